@@ -1,0 +1,1 @@
+"""Flask blueprints: the HTTP edge of the service."""

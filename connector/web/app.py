@@ -1,0 +1,71 @@
+"""The application factory: builds everything the web process needs, nothing at import time."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+
+from flask import Flask, g, request
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from connector import logs
+from connector.db import UnitOfWork, make_engine, session_factory
+from connector.settings import Settings
+from connector.web import health, problems
+
+log = logging.getLogger("connector.web")
+MAX_BODY_BYTES = 2 * 1024 * 1024
+
+
+@dataclass
+class Services:
+    """What request handlers reach through `current_app.extensions["backorder"]`."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.sessions)
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> Flask:
+    """Build the Flask app for `settings` (read from the environment when not given)."""
+    settings = settings or Settings.from_env()
+    logs.configure(production=settings.production, level=settings.logging_level, secrets=settings.secrets())
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.url_map.strict_slashes = False
+    engine = engine or make_engine(settings.database_url)
+    app.extensions["backorder"] = Services(settings, engine, session_factory(engine))
+
+    problems.install(app)
+    app.register_blueprint(health.bp)
+    _trace_requests(app)
+    return app
+
+
+def _trace_requests(app: Flask) -> None:
+    @app.before_request
+    def _start() -> None:
+        incoming = request.headers.get("X-Request-Id", "")
+        rid = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
+        g.request_id_token = logs.request_id.set(rid)
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _finish(response):
+        response.headers["X-Request-Id"] = logs.request_id.get()
+        elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+        log.info("%s %s %s %.1fms", request.method, request.path, response.status_code, elapsed)
+        return response
+
+    @app.teardown_request
+    def _reset(_error) -> None:
+        token = g.pop("request_id_token", None)
+        if token is not None:
+            logs.request_id.reset(token)
