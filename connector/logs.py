@@ -18,7 +18,9 @@ _SECRET_SHAPES = [
     re.compile(r"shp(at|ss|ca|pa)_[0-9a-fA-F]{16,}"),
     re.compile(r"c[ks]_[0-9a-f]{20,}"),
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
-    re.compile(r"(?i)((?:password|secret|token|api_key|consumer_key|consumer_secret)[\"']?\s*[=:]\s*[\"']?)[^\s\"'&,;]+"),
+    re.compile(
+        r"(?i)((?:password|secret|token|api_key|consumer_key|consumer_secret)[\"']?\s*[=:]\s*[\"']?)[^\s\"'&,;]+"
+    ),
     re.compile(r"(://[^:/@\s]+:)[^@\s]+(@)"),
 ]
 
@@ -31,14 +33,22 @@ class Redactor(logging.Filter):
         self.secrets = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
 
     def add(self, *secrets: str) -> None:
-        self.secrets = sorted({*self.secrets, *(s for s in secrets if s and len(s) >= 6)}, key=len, reverse=True)
+        self.secrets = sorted(
+            {*self.secrets, *(s for s in secrets if s and len(s) >= 6)}, key=len, reverse=True
+        )
 
     def scrub(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, MASK)
         for shape in _SECRET_SHAPES:
-            text = shape.sub(lambda m: (m.group(1) if m.re.groups and m.group(1) else "") + MASK
-                             + (m.group(2) if m.re.groups >= 2 else ""), text)
+            text = shape.sub(
+                lambda m: (
+                    (m.group(1) if m.re.groups and m.group(1) else "")
+                    + MASK
+                    + (m.group(2) if m.re.groups >= 2 else "")
+                ),
+                text,
+            )
         return text
 
     def filter(self, record: logging.LogRecord) -> bool:

@@ -42,4 +42,6 @@ def test_exactly_one_of_two_concurrent_buyers_gets_the_last_unit(new_uow, databa
     print(f"{database_url.split(':')[0]}: {REPETITIONS} races, {winners} winners")
     assert results == [["lost", "won"]] * REPETITIONS
     with new_uow() as uow:
-        assert all(ledger.stock_report(uow, merchant, f"LAST-{i}")["available"] == 0 for i in range(REPETITIONS))
+        assert all(
+            ledger.stock_report(uow, merchant, f"LAST-{i}")["available"] == 0 for i in range(REPETITIONS)
+        )

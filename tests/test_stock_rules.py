@@ -2,7 +2,16 @@
 
 import pytest
 
-from connector.domain.stock import InsufficientStock, InvalidQuantity, StockLevel, adjust, commit, receive, release, set_on_hand
+from connector.domain.stock import (
+    InsufficientStock,
+    InvalidQuantity,
+    StockLevel,
+    adjust,
+    commit,
+    receive,
+    release,
+    set_on_hand,
+)
 
 
 def level(on_hand=5, committed=0, safety=0):

@@ -15,7 +15,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     db = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", parents=[common], help="run migrations").set_defaults(handler=db_upgrade)
 
-    merchant = sub.add_parser("merchant", help="merchants").add_subparsers(dest="merchant_command", required=True)
+    merchant = sub.add_parser("merchant", help="merchants").add_subparsers(
+        dest="merchant_command", required=True
+    )
     create = merchant.add_parser("create", parents=[common], help="create a merchant")
     create.add_argument("name")
     create.add_argument("--timezone", default="UTC")
@@ -88,7 +90,9 @@ def stock_show(args: argparse.Namespace, ctx: Context) -> Outcome:
 def stock_change(args: argparse.Namespace, ctx: Context) -> Outcome:
     quantity = whole_number(args.quantity, "QTY")
     merchant_id = _merchant_id(ctx, args.merchant)
-    movement = ledger.Movement(args.sku, args.kind, quantity, ledger.manual_key(args.sku, args.ref), args.reason)
+    movement = ledger.Movement(
+        args.sku, args.kind, quantity, ledger.manual_key(args.sku, args.ref), args.reason
+    )
     [result] = ledger.record(ctx.uow(), merchant_id, [movement])
     level = result.level
     data = {

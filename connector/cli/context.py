@@ -56,7 +56,9 @@ class Context:
     def uow(self) -> UnitOfWork:
         """A unit of work on a database whose schema is current; configuration error otherwise."""
         if not migrate.at_head(self.engine):
-            raise ConfigError("DATABASE_URL", "the database schema is not current: run `backorder db upgrade`")
+            raise ConfigError(
+                "DATABASE_URL", "the database schema is not current: run `backorder db upgrade`"
+            )
         return UnitOfWork(session_factory(self.engine))
 
 

@@ -74,7 +74,9 @@ def adjust(level: StockLevel, delta: int) -> Change:
     if delta == 0:
         raise InvalidQuantity("an adjustment must change the quantity (got 0)")
     if level.on_hand + delta < 0:
-        raise InvalidQuantity(f"{level.sku}: adjusting by {delta} would leave on hand at {level.on_hand + delta}")
+        raise InvalidQuantity(
+            f"{level.sku}: adjusting by {delta} would leave on hand at {level.on_hand + delta}"
+        )
     return Change("adjust", on_hand_delta=delta)
 
 

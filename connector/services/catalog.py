@@ -22,7 +22,9 @@ class ImportReport:
     skipped: list[tuple[int, str]]
 
 
-def import_items(uow: UnitOfWork, merchant_id: int, lines: Iterable[str], *, partial: bool = False) -> ImportReport:
+def import_items(
+    uow: UnitOfWork, merchant_id: int, lines: Iterable[str], *, partial: bool = False
+) -> ImportReport:
     """Create or update items from CSV lines; with bad rows nothing is written unless `partial`."""
     text = list(lines)
     parsed = parse_catalog(text)
@@ -47,7 +49,9 @@ def import_items(uow: UnitOfWork, merchant_id: int, lines: Iterable[str], *, par
             if draft.on_hand != item.on_hand or draft.sku not in existing:
                 # The file's on_hand is a count; the key makes re-importing the same file a no-op.
                 key = f"import:{digest}:{draft.sku}"
-                counts.append(ledger.Movement(draft.sku, "set", draft.on_hand, key, reason="catalogue import"))
+                counts.append(
+                    ledger.Movement(draft.sku, "set", draft.on_hand, key, reason="catalogue import")
+                )
         uow.session.flush()
         if counts:
             ledger.apply(uow, merchant_id, counts)

@@ -1,0 +1,1 @@
+"""One package per channel, each implementing the `Channel` port in adapters.base."""

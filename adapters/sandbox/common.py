@@ -1,0 +1,189 @@
+"""What both sandbox storefronts share: fault injection, call counting, and webhook delivery."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from connector.domain.catalog import ItemDraft, parse_catalog
+
+log = logging.getLogger("adapters.sandbox")
+
+
+@dataclass
+class Faults:
+    """Injected misbehaviour. Rates are probabilities in [0, 1]; `rng` makes runs repeatable."""
+
+    latency_ms: int = 0
+    fail_rate: float = 0.0  # answer 5xx to an API call
+    timeout_rate: float = 0.0  # hold the request past the client's timeout, then answer
+    timeout_seconds: float = 30.0
+    duplicate_rate: float = 0.0  # deliver a webhook twice
+    reorder_rate: float = 0.0  # hold a webhook back and deliver it after the next one
+    rng: random.Random = field(default_factory=random.Random)
+
+    def roll(self, rate: float) -> bool:
+        return rate > 0 and self.rng.random() < rate
+
+    def delay(self) -> None:
+        if self.latency_ms:
+            time.sleep(self.latency_ms / 1000)
+
+
+class CallCounter:
+    """Counts calls per endpoint (or per GraphQL operation) for tests and benchmarks."""
+
+    def __init__(self) -> None:
+        self._counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def add(self, name: str, n: int = 1) -> None:
+        with self._lock:
+            self._counts[name] += n
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._counts)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._counts.clear()
+
+
+@dataclass
+class Delivery:
+    url: str
+    headers: dict[str, str]
+    body: bytes
+    on_result: Callable[[bool], None] | None = None  # told whether the receiver accepted it
+    attempts: int = 0
+
+
+class WebhookSender:
+    """Delivers webhooks at least once from a background thread, like the platforms do.
+
+    A delivery counts as accepted on any 2xx (and, like WooCommerce, on a redirect, which the receiver
+    must therefore never answer with). Failures are retried with backoff up to `max_attempts`.
+    Duplicates and reordering come from `faults`."""
+
+    def __init__(
+        self, faults: Faults, *, max_attempts: int = 8, base_delay: float = 0.2, timeout: float = 5.0
+    ):
+        self.faults = faults
+        self.max_attempts = max_attempts
+        self.base_delay = base_delay
+        self.timeout = timeout
+        self.sent: list[Delivery] = []
+        self.failed: list[Delivery] = []
+        self._queue: list[tuple[float, int, Delivery]] = []
+        self._held: Delivery | None = None
+        self._seq = 0
+        self._cond = threading.Condition()
+        self._session = requests.Session()
+        self._busy = 0
+        self._thread = threading.Thread(target=self._run, name="sandbox-webhooks", daemon=True)
+        self._thread.start()
+
+    def send(self, delivery: Delivery) -> None:
+        with self._cond:
+            if self._held is None and self.faults.roll(self.faults.reorder_rate):
+                self._held = delivery  # goes out right after the next one
+                self._cond.notify()
+                return
+            self._push(delivery, 0.0)
+            if self._held is not None:
+                self._push(self._held, 0.0)
+                self._held = None
+            if self.faults.roll(self.faults.duplicate_rate):
+                self._push(Delivery(delivery.url, dict(delivery.headers), delivery.body), 0.0)
+            self._cond.notify()
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Wait until everything queued (held ones included) has been delivered or given up on."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            if self._held is not None:
+                self._push(self._held, 0.0)
+                self._held = None
+                self._cond.notify()
+            while self._queue or self._busy:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._cond.wait(remaining)
+        return True
+
+    def _push(self, delivery: Delivery, delay: float) -> None:
+        self._seq += 1
+        self._queue.append((time.monotonic() + delay, self._seq, delivery))
+        self._queue.sort(key=lambda entry: (entry[0], entry[1]))
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue or self._queue[0][0] > time.monotonic():
+                    wait = self._queue[0][0] - time.monotonic() if self._queue else None
+                    self._cond.wait(wait)
+                _, _, delivery = self._queue.pop(0)
+                self._busy += 1
+            try:
+                self._deliver(delivery)
+            finally:
+                with self._cond:
+                    self._busy -= 1
+                    self._cond.notify_all()
+
+    def _deliver(self, delivery: Delivery) -> None:
+        delivery.attempts += 1
+        try:
+            response = self._session.post(
+                delivery.url,
+                data=delivery.body,
+                headers=delivery.headers,
+                timeout=self.timeout,
+                allow_redirects=False,
+            )
+            accepted = 200 <= response.status_code < 400
+        except requests.RequestException as error:
+            log.info("webhook to %s failed: %s", delivery.url, type(error).__name__)
+            accepted = False
+        if accepted:
+            self.sent.append(delivery)
+        elif delivery.attempts < self.max_attempts:
+            with self._cond:
+                self._push(delivery, self.base_delay * 2 ** (delivery.attempts - 1))
+        else:
+            self.failed.append(delivery)
+        if delivery.on_result is not None:
+            delivery.on_result(accepted)
+
+
+def load_catalog(path: str | Path | None) -> list[ItemDraft]:
+    """Seed items from a catalogue CSV (the `items import` columns); bad rows stop the sandbox."""
+    if path is None:
+        return []
+    with Path(path).open(newline="", encoding="utf-8-sig") as handle:
+        parsed = parse_catalog(handle)
+    if parsed.problems:
+        line, reason = parsed.problems[0]
+        raise ValueError(f"{path}: line {line}: {reason}")
+    return parsed.drafts
+
+
+def chunks(items: Iterable, size: int):
+    batch: list = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
