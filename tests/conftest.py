@@ -99,3 +99,28 @@ def app(settings: Settings, engine: Engine):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+def pytest_report_header(config):
+    engines = ", ".join(ENGINES)
+    return f"database engines under test: {engines}" + (
+        "" if PG_URL else " (set TEST_DATABASE_URL for PostgreSQL)"
+    )
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Show how many database tests ran and passed on each engine."""
+    counts: dict[str, dict[str, int]] = {}
+    for outcome in ("passed", "failed", "error"):
+        for report in terminalreporter.stats.get(outcome, []):
+            for engine in ENGINES:
+                if (
+                    f"[{engine}" in report.nodeid
+                    or f"-{engine}]" in report.nodeid
+                    or f"-{engine}-" in report.nodeid
+                ):
+                    counts.setdefault(engine, {}).setdefault(outcome, 0)
+                    counts[engine][outcome] += 1
+    for engine, by_outcome in counts.items():
+        summary = ", ".join(f"{n} {outcome}" for outcome, n in by_outcome.items())
+        terminalreporter.write_line(f"{engine}: {summary}")

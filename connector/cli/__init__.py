@@ -64,7 +64,3 @@ def _fail(message: str, code: int, as_json: bool) -> int:
     if as_json:
         print(json.dumps({"error": message, "exit_code": code}))
     return code
-
-
-if __name__ == "__main__":
-    sys.exit(main())

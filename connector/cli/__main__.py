@@ -1,0 +1,7 @@
+"""`python -m connector.cli` runs the `backorder` command."""
+
+import sys
+
+from connector.cli import main
+
+sys.exit(main())
