@@ -46,7 +46,8 @@ class Channel(Base):
     # The dispatcher's lease: one worker sends for a channel at a time.
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    import_cursor: Mapped[str | None] = mapped_column(Text)
+    # Where a catalogue import stands, so an interrupted one resumes: cursor, counts, problems.
+    import_state: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -1,0 +1,37 @@
+"""An in-memory storefront implementing the Channel port's catalogue reading, for service tests."""
+
+from __future__ import annotations
+
+from adapters.base import CatalogEntry, CatalogPage, ListingRef
+
+
+def entry(
+    variant: str, sku: str | None, quantity: int = 0, *, product: str | None = None, **extra
+) -> CatalogEntry:
+    ref = ListingRef(product_id=product or f"P{variant}", variant_id=variant, inventory_item_id=f"I{variant}")
+    return CatalogEntry(
+        ref=ref,
+        sku=sku,
+        product_title=extra.pop("title", f"Product {variant}"),
+        quantity=quantity,
+        raw_policy="DENY",
+        **extra,
+    )
+
+
+class FakeCatalog:
+    """Serves entries in pages; `fail_after` pages makes the next read raise, like a dropped connection."""
+
+    def __init__(self, entries: list[CatalogEntry], page_size: int = 2, fail_after: int | None = None):
+        self.entries = entries
+        self.page_size = page_size
+        self.fail_after = fail_after
+        self.reads: list[str | None] = []
+
+    def read_catalog(self, cursor: str | None = None) -> CatalogPage:
+        if self.fail_after is not None and len(self.reads) >= self.fail_after:
+            raise ConnectionError("storefront went away")
+        self.reads.append(cursor)
+        start = int(cursor or 0)
+        end = start + self.page_size
+        return CatalogPage(self.entries[start:end], str(end) if end < len(self.entries) else None)
