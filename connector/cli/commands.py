@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from connector import migrate
+from connector.cli import channel_commands
 from connector.cli.context import Context, Outcome, whole_number
 from connector.errors import InvalidInput, NotFound
 from connector.services import catalog, ledger, merchants
@@ -44,6 +45,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         change.add_argument("--ref", help="idempotency reference: repeating it changes nothing")
         change.add_argument("--reason", default="")
         change.set_defaults(handler=stock_change, kind=name)
+
+    channel_commands.register(sub, common)
 
     serve = sub.add_parser("serve", parents=[common], help="run the service on the embedded default")
     serve.add_argument("--host", default="127.0.0.1")

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from connector import logs, migrate
+from connector.crypto import Vault
 from connector.db import UnitOfWork, make_engine, session_factory
 from connector.errors import ConfigError, InvalidInput
 from connector.settings import Settings
@@ -27,7 +28,7 @@ class Outcome:
 class Context:
     _settings: Settings | None = None
     _engine: Engine | None = None
-    _logging: bool = field(default=False)
+    _checked_schema: bool = field(default=False)
 
     def __enter__(self) -> Context:
         return self
@@ -55,11 +56,21 @@ class Context:
 
     def uow(self) -> UnitOfWork:
         """A unit of work on a database whose schema is current; configuration error otherwise."""
-        if not migrate.at_head(self.engine):
-            raise ConfigError(
-                "DATABASE_URL", "the database schema is not current: run `backorder db upgrade`"
-            )
+        if not self._checked_schema:
+            if not migrate.at_head(self.engine):
+                raise ConfigError(
+                    "DATABASE_URL", "the database schema is not current: run `backorder db upgrade`"
+                )
+            self._checked_schema = True
         return UnitOfWork(session_factory(self.engine))
+
+    def new_uow(self) -> UnitOfWork:
+        """`uow` as a factory, for services that open one transaction per step."""
+        return self.uow()
+
+    @property
+    def vault(self) -> Vault:
+        return Vault(self.settings.encryption_keys)
 
 
 def whole_number(text: str, what: str) -> int:
