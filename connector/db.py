@@ -63,7 +63,7 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.session.rollback()
+        # close() rolls back what was not committed, and, unlike rollback(), leaves loaded objects readable.
         self.session.close()
 
     def commit(self) -> None:

@@ -35,3 +35,32 @@ class FakeCatalog:
         start = int(cursor or 0)
         end = start + self.page_size
         return CatalogPage(self.entries[start:end], str(end) if end < len(self.entries) else None)
+
+
+class FakeStorefront(FakeCatalog):
+    """Also takes quantity pushes; `fail_refs` fail per item, `raise_next` fails a whole call."""
+
+    max_quantity_batch = 250
+    max_state_batch = 250
+
+    def __init__(self, entries=(), **kwargs):
+        super().__init__(list(entries), **kwargs)
+        self.quantities: dict[str, int] = {}
+        self.calls: list[list] = []
+        self.fail_refs: set[str] = set()
+        self.raise_next: list[Exception] = []
+
+    def set_quantities(self, updates, *, idempotency_key):
+        from adapters.base import Outcome
+
+        if self.raise_next:
+            raise self.raise_next.pop(0)
+        self.calls.append(list(updates))
+        outcomes = []
+        for update in updates:
+            if update.ref.variant_id in self.fail_refs:
+                outcomes.append(Outcome(update.ref, "failed", "injected"))
+                continue
+            self.quantities[update.ref.variant_id] = update.quantity
+            outcomes.append(Outcome(update.ref, "ok", quantity=update.quantity))
+        return outcomes

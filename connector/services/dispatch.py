@@ -1,0 +1,286 @@
+"""The dispatcher: lease a channel, coalesce its pending rows, send in the largest batches, confirm.
+
+Rows are marked done only for items the storefront confirmed. A crash at any point leaves rows pending
+or in flight under an expiring lease, so they are sent again: a resend, never a loss.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+
+from adapters.base import Channel as ChannelPort
+from adapters.base import ListingRef, Outcome, QuantityUpdate
+from adapters.errors import ChannelAuthFailed, ChannelError, ChannelThrottled
+from connector.db import UnitOfWork
+from connector.models import Channel, Item, Listing, Merchant, OutboxRow
+from connector.services.ledger import level_of
+
+LEASE = timedelta(seconds=60)
+MAX_ROWS_PER_ROUND = 10_000
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 8
+    base_seconds: float = 1.0
+    cap_seconds: float = 300.0
+
+    def delay(self, attempts: int, rng: random.Random) -> timedelta:
+        """Exponential backoff with full jitter."""
+        ceiling = min(self.cap_seconds, self.base_seconds * 2 ** max(attempts - 1, 0))
+        return timedelta(seconds=rng.uniform(ceiling / 2, ceiling))
+
+
+@dataclass
+class RoundReport:
+    channel_id: int
+    sent: int = 0
+    confirmed: int = 0
+    failed: int = 0
+    dead: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def lease_channel(uow: UnitOfWork, worker: str, now: datetime) -> int | None:
+    """Take the lease on one channel with due rows and no live lease; None when there is nothing to do."""
+    with uow:
+        due = select(OutboxRow.channel_id).where(
+            OutboxRow.status.in_(("pending", "in_flight")), OutboxRow.next_attempt_at <= now
+        )
+        query = (
+            select(Channel)
+            .where(
+                Channel.id.in_(due),
+                Channel.status == "active",
+                or_(Channel.lease_expires_at.is_(None), Channel.lease_expires_at < now),
+            )
+            .order_by(Channel.lease_expires_at.is_not(None), Channel.lease_expires_at, Channel.id)
+            .limit(1)
+        )
+        if uow.locks_rows:
+            query = query.with_for_update(skip_locked=True)
+        channel = uow.session.scalar(query)
+        if channel is None:
+            return None
+        channel.lease_owner, channel.lease_expires_at = worker, now + LEASE
+        channel_id = channel.id
+        uow.commit()
+    return channel_id
+
+
+def renew_lease(uow: UnitOfWork, channel_id: int, worker: str, now: datetime) -> bool:
+    """Extend our lease before each batch; False when another worker has taken the channel."""
+    with uow:
+        result = uow.session.execute(
+            update(Channel)
+            .where(Channel.id == channel_id, Channel.lease_owner == worker)
+            .values(lease_expires_at=now + LEASE)
+        )
+        uow.commit()
+    return bool(result.rowcount)
+
+
+def release_lease(uow: UnitOfWork, channel_id: int, worker: str) -> None:
+    with uow:
+        uow.session.execute(
+            update(Channel)
+            .where(Channel.id == channel_id, Channel.lease_owner == worker)
+            .values(lease_owner=None, lease_expires_at=None)
+        )
+        uow.commit()
+
+
+def dispatch_round(
+    new_uow: Callable[[], UnitOfWork],
+    channel_id: int,
+    port: ChannelPort,
+    now: Callable[[], datetime],
+    *,
+    worker: str,
+    policy: RetryPolicy | None = None,
+    rng: random.Random | None = None,
+) -> RoundReport:
+    """Send one channel's due rows (caller holds the lease), coalesced to the latest state per item."""
+    policy, rng = policy or RetryPolicy(), rng or random.Random()
+    report = RoundReport(channel_id)
+    plan = _plan(new_uow(), channel_id, now())
+    for start in range(0, len(plan), port.max_quantity_batch):
+        batch = plan[start : start + port.max_quantity_batch]
+        if not renew_lease(new_uow(), channel_id, worker, now()):
+            report.errors.append("lease lost to another worker; stopping this round")
+            break
+        updates = [QuantityUpdate(p.ref, p.quantity, p.expected) for p in batch]
+        key = _batch_key(channel_id, batch)
+        report.sent += len(batch)
+        try:
+            outcomes = port.set_quantities(updates, idempotency_key=key)
+        except ChannelError as error:
+            _fail_all(new_uow(), channel_id, batch, error, now(), policy, rng, report)
+            if isinstance(error, ChannelAuthFailed | ChannelThrottled):
+                break  # the rest would fail the same way; they stay pending for later
+            continue
+        _record(new_uow(), channel_id, batch, outcomes, now(), policy, rng, report)
+    return report
+
+
+@dataclass(frozen=True)
+class _Push:
+    item_id: int
+    ref: ListingRef
+    quantity: int
+    expected: int | None
+    up_to_row: int  # rows of this item with ids up to this one are covered by this push
+
+
+def _plan(uow: UnitOfWork, channel_id: int, now: datetime) -> list[_Push]:
+    with uow:
+        # Rows left in flight by a worker whose lease expired are ours to resend.
+        uow.session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.channel_id == channel_id, OutboxRow.status == "in_flight")
+            .values(status="pending")
+        )
+        rows = uow.session.execute(
+            select(OutboxRow.id, OutboxRow.item_id)
+            .where(
+                OutboxRow.channel_id == channel_id,
+                OutboxRow.status == "pending",
+                OutboxRow.kind == "quantity",
+                OutboxRow.next_attempt_at <= now,
+            )
+            .order_by(OutboxRow.id)
+            .limit(MAX_ROWS_PER_ROUND)
+        ).all()
+        latest: dict[int, int] = {}
+        for row_id, item_id in rows:
+            latest[item_id] = row_id
+        if not latest:
+            uow.commit()
+            return []
+        channel = uow.session.get(Channel, channel_id)
+        merchant = uow.session.get(Merchant, channel.merchant_id)
+        found = uow.session.execute(
+            select(Listing, Item)
+            .join(Item, Item.id == Listing.item_id)
+            .where(Listing.channel_id == channel_id, Listing.item_id.in_(latest))
+        ).all()
+        plan = [
+            _Push(
+                item.id,
+                ListingRef(listing.product_id, listing.variant_id, listing.inventory_item_id),
+                level_of(item, merchant).sellable,
+                listing.last_pushed_quantity,
+                latest[item.id],
+            )
+            for listing, item in found
+        ]
+        uow.session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id.in_([row_id for row_id, _ in rows]))
+            .values(status="in_flight")
+        )
+        uow.commit()
+    return plan
+
+
+def _record(uow, channel_id, batch, outcomes: list[Outcome], now, policy, rng, report) -> None:
+    by_ref = {o.ref: o for o in outcomes}
+    with uow:
+        rows = _rows_of(uow, channel_id, batch)
+        listings = {
+            listing.item_id: listing
+            for listing in uow.session.scalars(
+                select(Listing).where(
+                    Listing.channel_id == channel_id, Listing.item_id.in_([p.item_id for p in batch])
+                )
+            )
+        }
+        for push in batch:
+            outcome = by_ref.get(push.ref) or Outcome(
+                push.ref, "failed", "the storefront did not report this item"
+            )
+            if outcome.status == "ok":
+                listing = listings[push.item_id]
+                listing.last_pushed_quantity = (
+                    outcome.quantity if outcome.quantity is not None else push.quantity
+                )
+                listing.last_pushed_at = now
+                for row in rows.get(push.item_id, []):
+                    row.status, row.done_at, row.last_error = "done", now, None
+                report.confirmed += 1
+            else:
+                _retry_later(
+                    rows.get(push.item_id, []),
+                    f"{outcome.status}: {outcome.reason}",
+                    now,
+                    policy,
+                    rng,
+                    report,
+                    permanent=outcome.status == "not_found",
+                )
+        uow.commit()
+
+
+def _fail_all(uow, channel_id, batch, error: ChannelError, now, policy, rng, report) -> None:
+    report.errors.append(f"{type(error).__name__}: {error}")
+    later = now + timedelta(seconds=getattr(error, "retry_after", 0.0))
+    with uow:
+        rows = _rows_of(uow, channel_id, batch)
+        for push in batch:
+            _retry_later(
+                rows.get(push.item_id, []),
+                f"{type(error).__name__}: {error}",
+                later,
+                policy,
+                rng,
+                report,
+                permanent=False,
+                count_attempt=error.retryable,
+            )
+        uow.commit()
+
+
+def _rows_of(uow: UnitOfWork, channel_id: int, batch: list[_Push]) -> dict[int, list[OutboxRow]]:
+    """The in-flight rows each push covers (rows written after the plan stay for the next round)."""
+    limits = {p.item_id: p.up_to_row for p in batch}
+    found: dict[int, list[OutboxRow]] = {}
+    query = select(OutboxRow).where(
+        OutboxRow.channel_id == channel_id,
+        OutboxRow.kind == "quantity",
+        OutboxRow.status == "in_flight",
+        OutboxRow.item_id.in_(limits),
+    )
+    for row in uow.session.scalars(query):
+        if row.id <= limits[row.item_id]:
+            found.setdefault(row.item_id, []).append(row)
+    return found
+
+
+def _retry_later(
+    rows, reason, now, policy, rng, report, *, permanent: bool, count_attempt: bool = True
+) -> None:
+    for row in rows:
+        row.attempts += 1 if count_attempt else 0
+        row.last_error = reason[:2000]
+        if permanent or row.attempts >= policy.max_attempts:
+            row.status = "dead"
+        else:
+            row.status = "pending"
+            row.next_attempt_at = now + policy.delay(row.attempts, rng)
+    if rows and rows[0].status == "dead":
+        report.dead += 1
+    else:
+        report.failed += 1
+
+
+def _batch_key(channel_id: int, batch: list[_Push]) -> str:
+    digest = hashlib.sha256(
+        ";".join(f"{p.item_id}:{p.quantity}:{p.up_to_row}" for p in batch).encode()
+    ).hexdigest()[:32]
+    return f"backorder:{channel_id}:{digest}"

@@ -1,0 +1,150 @@
+"""The outbox and its dispatcher: coalesce, batch, confirm, retry, park, lease."""
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from adapters.errors import ChannelUnavailable
+from connector.crypto import Vault
+from connector.models import Item, OutboxRow
+from connector.services import channels, dispatch, ledger, outbox
+from connector.services.channel_import import import_catalog
+from tests.factories import merchant_with_items
+from tests.fakes import FakeStorefront, entry
+
+KEY = "8Xv0H4W3mvy0lLDWZ-x4sWw3u9w9VQk1wM1a3D7pH5c="
+T0 = datetime.now(UTC) + timedelta(minutes=1)  # rows are stamped with the real time when written
+
+
+class Clock:
+    def __init__(self):
+        self.now = T0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def world(new_uow):
+    skus = {f"S{i}": 10 for i in range(600)}
+    merchant = merchant_with_items(new_uow, skus)
+    channel = channels.add_channel(
+        new_uow(), Vault([KEY]), merchant, channels.ShopifyConnection("a.myshopify.com", "t")
+    )
+    store = FakeStorefront([entry(str(i), f"S{i}", 10) for i in range(600)], page_size=250)
+    import_catalog(new_uow, channel, store)
+    return merchant, channel, store
+
+
+def change(new_uow, merchant, sku, kind, qty, key):
+    change_many(new_uow, merchant, [ledger.Movement(sku, kind, qty, key)])
+
+
+def change_many(new_uow, merchant, movements):
+    """Ledger changes and their outbox rows in one transaction, as the services write them."""
+    with new_uow() as uow:
+        ledger.apply(uow, merchant, movements)
+        skus = [m.sku for m in movements]
+        item_ids = uow.session.scalars(
+            select(Item.id).where(Item.sku.in_(skus), Item.merchant_id == merchant)
+        )
+        outbox.enqueue_stock(uow, merchant, list(item_ids))
+        uow.commit()
+
+
+def rows(new_uow, status=None):
+    with new_uow() as uow:
+        query = select(OutboxRow)
+        if status:
+            query = query.where(OutboxRow.status == status)
+        return uow.session.scalars(query).all()
+
+
+def run(new_uow, channel, store, clock, **kwargs):
+    assert dispatch.lease_channel(new_uow(), "w1", clock()) == channel
+    report = dispatch.dispatch_round(
+        new_uow, channel, store, clock, worker="w1", rng=random.Random(1), **kwargs
+    )
+    dispatch.release_lease(new_uow(), channel, "w1")
+    return report
+
+
+def test_many_changes_to_one_item_coalesce_into_one_push_of_the_latest_number(new_uow, world):
+    merchant, channel, store = world
+    for n in range(5):
+        change(new_uow, merchant, "S1", "commit", 1, f"order-{n}")
+    report = run(new_uow, channel, store, Clock())
+    assert len(store.calls) == 1 and len(store.calls[0]) == 1
+    assert store.quantities["1"] == 5
+    assert report.confirmed == 1
+    assert len(rows(new_uow, "done")) == 5 and not rows(new_uow, "pending")
+
+
+def test_changes_go_out_in_the_largest_batches_the_channel_takes(new_uow, world):
+    merchant, channel, store = world
+    change_many(new_uow, merchant, [ledger.Movement(f"S{i}", "receive", 1, f"po-{i}") for i in range(600)])
+    run(new_uow, channel, store, Clock())
+    assert [len(call) for call in store.calls] == [250, 250, 100]
+    assert set(store.quantities.values()) == {11}
+
+
+def test_a_failed_item_is_retried_later_and_the_rest_are_done(new_uow, world):
+    merchant, channel, store = world
+    change(new_uow, merchant, "S1", "receive", 1, "a")
+    change(new_uow, merchant, "S2", "receive", 1, "b")
+    store.fail_refs = {"2"}
+    clock = Clock()
+    report = run(new_uow, channel, store, clock)
+    assert (report.confirmed, report.failed) == (1, 1)
+    [waiting] = rows(new_uow, "pending")
+    assert waiting.attempts == 1 and "injected" in waiting.last_error
+    assert dispatch.lease_channel(new_uow(), "w1", clock()) is None  # not due yet
+    store.fail_refs = set()
+    clock.now += timedelta(seconds=5)
+    run(new_uow, channel, store, clock)
+    assert store.quantities["2"] == 11 and not rows(new_uow, "pending")
+
+
+def test_a_storefront_that_keeps_failing_parks_rows_as_dead_until_retried(new_uow, world):
+    merchant, channel, store = world
+    change(new_uow, merchant, "S1", "receive", 1, "a")
+    clock = Clock()
+    policy = dispatch.RetryPolicy(max_attempts=3, base_seconds=1, cap_seconds=1)
+    for _ in range(3):
+        store.raise_next = [ChannelUnavailable("503 from storefront")]
+        run(new_uow, channel, store, clock, policy=policy)
+        clock.now += timedelta(seconds=2)
+    [dead] = rows(new_uow, "dead")
+    assert "503 from storefront" in dead.last_error
+    with new_uow() as uow:
+        assert outbox.status_by_channel(uow) == [
+            {"channel": channel, "pending": 0, "in_flight": 0, "dead": 1}
+        ]
+        assert outbox.retry_dead(uow, clock()) == 1
+        uow.commit()
+    run(new_uow, channel, store, clock)
+    assert store.quantities["1"] == 11
+
+
+def test_only_one_worker_holds_a_channel_until_its_lease_expires(new_uow, world):
+    merchant, channel, _ = world
+    change(new_uow, merchant, "S1", "receive", 1, "a")
+    assert dispatch.lease_channel(new_uow(), "w1", T0) == channel
+    assert dispatch.lease_channel(new_uow(), "w2", T0 + timedelta(seconds=30)) is None
+    assert dispatch.lease_channel(new_uow(), "w2", T0 + timedelta(seconds=61)) == channel
+    assert not dispatch.renew_lease(new_uow(), channel, "w1", T0 + timedelta(seconds=62))
+
+
+def test_rows_left_in_flight_by_a_crashed_worker_are_sent_again(new_uow, world):
+    merchant, channel, store = world
+    change(new_uow, merchant, "S1", "receive", 1, "a")
+    clock = Clock()
+    assert dispatch.lease_channel(new_uow(), "w1", clock()) == channel
+    dispatch._plan(new_uow(), channel, clock())  # the worker planned, marked in flight, then died
+    assert len(rows(new_uow, "in_flight")) == 1
+    clock.now += timedelta(seconds=61)
+    assert dispatch.lease_channel(new_uow(), "w2", clock()) == channel
+    dispatch.dispatch_round(new_uow, channel, store, clock, worker="w2")
+    assert store.quantities["1"] == 11 and len(rows(new_uow, "done")) == 1
