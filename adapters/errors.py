@@ -51,6 +51,11 @@ class RejectedByChannel(ChannelError):
     retryable = False
 
 
+class NotSupportedByChannel(RejectedByChannel):
+    """The storefront has no such feature (say, customer-visible order notes on Shopify): reach the
+    customer another way (our own email) instead of retrying."""
+
+
 class WebhookRejected(Exception):
     """A webhook failed verification or could not be read; `status` is what to answer."""
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from adapters.base import Channel as ChannelPort
 from connector.crypto import Vault
 from connector.errors import Conflict
@@ -9,9 +11,12 @@ from connector.models import Channel
 from connector.settings import Settings
 
 
-def open_storefront(channel: Channel, settings: Settings, vault: Vault) -> ChannelPort:
-    """An adapter for `channel` with its decrypted credentials; refuses a disabled channel."""
-    if channel.status != "active":
+def open_storefront(
+    channel: Channel, settings: Settings, vault: Vault, *, allow_inactive: bool = False
+) -> ChannelPort:
+    """An adapter for `channel` with its decrypted credentials; refuses a disabled channel unless asked
+    (verifying a late webhook from an uninstalled store still needs its secret)."""
+    if channel.status != "active" and not allow_inactive:
         raise Conflict(f"channel {channel.id} is {channel.status}; reconnect it before using it")
     credentials = vault.decrypt_json(channel.credentials_encrypted or vault.encrypt_json({}))
     webhook_secret = (
@@ -38,3 +43,30 @@ def open_storefront(channel: Channel, settings: Settings, vault: Vault) -> Chann
             webhook_secret=webhook_secret,
         )
     raise ValueError(f"channel {channel.id} has unknown kind {channel.kind!r}")
+
+
+class StorefrontCache:
+    """One adapter per channel per process (each with its own HTTP session), rebuilt when the channel's
+    credentials or status change."""
+
+    def __init__(self, settings: Settings):
+        self._settings = settings
+        self._vault = Vault(settings.encryption_keys)
+        self._ports: dict[int, tuple[tuple, ChannelPort]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, channel: Channel, *, allow_inactive: bool = False) -> ChannelPort:
+        version = (
+            channel.status,
+            channel.credentials_encrypted,
+            channel.webhook_secret_encrypted,
+            channel.api_url,
+        )
+        with self._lock:
+            cached = self._ports.get(channel.id)
+            if cached is not None and cached[0] == version:
+                return cached[1]
+        port = open_storefront(channel, self._settings, self._vault, allow_inactive=allow_inactive)
+        with self._lock:
+            self._ports[channel.id] = (version, port)
+        return port

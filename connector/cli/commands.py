@@ -53,6 +53,12 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     serve.add_argument("--port", type=int, default=8000)
     serve.set_defaults(handler=_serve)
 
+    worker = sub.add_parser("worker", parents=[common], help="process webhooks and push stock to storefronts")
+    worker.add_argument(
+        "--threads", type=int, default=4, help="dispatcher threads (channels sent to at once)"
+    )
+    worker.set_defaults(handler=_worker)
+
 
 def db_upgrade(args: argparse.Namespace, ctx: Context) -> Outcome:
     migrate.upgrade(ctx.engine)
@@ -113,6 +119,15 @@ def _serve(args: argparse.Namespace, ctx: Context) -> Outcome:
     from connector.serve import serve
 
     serve(ctx.settings, ctx.engine, host=args.host, port=args.port)
+    return Outcome({"stopped": True}, "stopped")
+
+
+def _worker(args: argparse.Namespace, ctx: Context) -> Outcome:
+    from connector.serve import run_worker
+
+    if args.threads < 1:
+        raise InvalidInput("--threads must be at least 1")
+    run_worker(ctx.settings, ctx.engine, threads=args.threads)
     return Outcome({"stopped": True}, "stopped")
 
 

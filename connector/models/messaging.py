@@ -25,9 +25,14 @@ class InboxDelivery(Base):
     dedupe_key: Mapped[str] = mapped_column(String(300))
     headers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     body: Mapped[bytes] = mapped_column(LargeBinary)
-    status: Mapped[str] = mapped_column(String(16), default="received")  # received | processed | failed
+    # received | processed | failed | ignored
+    status: Mapped[str] = mapped_column(String(16), default="received")
     error: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(Text)  # what processing did, for inspection
+    attempts: Mapped[int] = mapped_column(default=0)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Not before this time (a stock change waiting for the order deliveries that may explain it).
+    process_after: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
@@ -50,6 +55,7 @@ class OutboxRow(Base):
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+Index("ix_inbox_due", InboxDelivery.status, InboxDelivery.process_after)
 Index("ix_outbox_channel_status", OutboxRow.channel_id, OutboxRow.status, OutboxRow.next_attempt_at)
 
 

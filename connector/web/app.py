@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import Flask, g, request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from adapters.base import Channel as ChannelPort
 from connector import logs
 from connector.db import UnitOfWork, make_engine, session_factory
+from connector.models import Channel
 from connector.settings import Settings
-from connector.web import health, problems
+from connector.storefronts import StorefrontCache
+from connector.web import health, problems, webhooks
 
 log = logging.getLogger("connector.web")
 MAX_BODY_BYTES = 2 * 1024 * 1024
@@ -27,9 +31,20 @@ class Services:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    storefronts: StorefrontCache = field(init=False)
+    worker_wakeup: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        self.storefronts = StorefrontCache(self.settings)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessions)
+
+    def storefront(self, channel: Channel, *, for_verification: bool = False) -> ChannelPort:
+        return self.storefronts.get(channel, allow_inactive=for_verification)
+
+    def wake_worker(self) -> None:
+        self.worker_wakeup.set()
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> Flask:
@@ -45,6 +60,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     problems.install(app)
     app.register_blueprint(health.bp)
+    app.register_blueprint(webhooks.bp)
     _trace_requests(app)
     return app
 

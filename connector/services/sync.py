@@ -1,0 +1,216 @@
+"""Turning storefront events into ledger movements and outbox rows, idempotently.
+
+Order lines commit stock under keys built from channel, order and line, so a duplicate or retried
+delivery changes nothing. A storefront stock change is compared with what we believe the storefront
+shows (`Listing.last_pushed_quantity`, kept up to date by our confirmed pushes and by the orders the
+storefront took itself): equal means an echo or an order already counted; different means an edit
+made outside, which becomes a ledger adjustment once late order deliveries had time to arrive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from adapters.base import (
+    Event,
+    Ignored,
+    OrderCancelled,
+    OrderInfo,
+    OrderLineInfo,
+    OrderPlaced,
+    OrderUpdated,
+    StockChanged,
+)
+from connector.db import UnitOfWork
+from connector.models import Channel, Item, Listing, Order, OrderLine
+from connector.services import ledger, outbox
+
+# How long a storefront stock change waits for order deliveries that may explain it.
+EXPLAIN_GRACE = timedelta(seconds=10)
+
+
+class Deferred(Exception):
+    """Not yet: process this delivery again after `until`."""
+
+    def __init__(self, until: datetime):
+        super().__init__(f"deferred until {until.isoformat()}")
+        self.until = until
+
+
+@dataclass(frozen=True)
+class Applied:
+    summary: str
+
+
+def apply_event(
+    uow: UnitOfWork, channel: Channel, event: Event, *, received_at: datetime, now: datetime
+) -> Applied:
+    """Apply one event inside the caller's transaction."""
+    if isinstance(event, OrderPlaced):
+        return _order_seen(uow, channel, event.order)
+    if isinstance(event, OrderCancelled):
+        _order_seen(uow, channel, event.order)
+        return _order_cancelled(uow, channel, event.order, restock=event.restock)
+    if isinstance(event, OrderUpdated):
+        if _is_stale(uow, channel, event.order):
+            return Applied(f"order {event.order.order_id}: older than what we have, ignored")
+        seen = _order_seen(uow, channel, event.order)
+        if event.order.cancelled:
+            return _order_cancelled(uow, channel, event.order, restock=True)
+        return seen
+    if isinstance(event, StockChanged):
+        return _stock_changed(uow, channel, event, received_at=received_at, now=now)
+    if isinstance(event, Ignored):
+        return Applied(f"ignored: {event.reason}")
+    return Applied(f"no action for {type(event).__name__}")
+
+
+def _is_stale(uow: UnitOfWork, channel: Channel, info: OrderInfo) -> bool:
+    stored = uow.session.scalar(
+        select(Order.platform_updated_at).where(Order.channel_id == channel.id, Order.external_id == info.order_id)
+    )
+    return bool(stored and info.updated_at and info.updated_at < stored)
+
+
+def order_line_key(channel: Channel, order_id: str, line_id: str) -> str:
+    return f"{channel.kind}:{channel.address}:order:{order_id}:line:{line_id}"
+
+
+def _order_seen(uow: UnitOfWork, channel: Channel, info: OrderInfo) -> Applied:
+    session = uow.session
+    order = session.scalar(
+        select(Order).where(Order.channel_id == channel.id, Order.external_id == info.order_id)
+    )
+    if order is not None:
+        if info.updated_at and order.platform_updated_at and info.updated_at <= order.platform_updated_at:
+            return Applied(f"order {info.order_id}: older or same update, ignored")
+        order.platform_updated_at = info.updated_at or order.platform_updated_at
+        return Applied(f"order {info.order_id}: already recorded")
+    order = Order(
+        merchant_id=channel.merchant_id,
+        channel_id=channel.id,
+        external_id=info.order_id,
+        number=info.number,
+        customer_name=info.customer_name,
+        customer_email=info.customer_email,
+        placed_at=info.placed_at,
+        platform_updated_at=info.updated_at,
+    )
+    session.add(order)
+    session.flush()
+    movements, touched = [], set()
+    for line in info.lines:
+        item, listing = _item_for(uow, channel, line)
+        session.add(
+            OrderLine(
+                order_id=order.id,
+                item_id=item.id if item else None,
+                external_id=line.line_id,
+                sku=line.sku or "",
+                quantity=line.quantity,
+                quantity_committed=line.quantity if item else 0,
+            )
+        )
+        if item is None or line.quantity <= 0:
+            continue
+        key = order_line_key(channel, info.order_id, line.line_id)
+        movements.append(
+            ledger.Movement(item.sku, "commit", line.quantity, key, reason=f"order {info.number}")
+        )
+        touched.add(item.id)
+        if listing is not None and listing.last_pushed_quantity is not None:
+            listing.last_pushed_quantity -= line.quantity  # the storefront lowered its own number
+    if movements:
+        # The storefront already sold these units: record them even past availability (oversold shows
+        # as negative available, which the backorder rules turn into backorders).
+        ledger.apply(uow, channel.merchant_id, movements, allow_shortfall=True)
+        outbox.enqueue_stock(uow, channel.merchant_id, touched)
+    return Applied(f"order {info.order_id}: {len(movements)} line(s) committed")
+
+
+def _order_cancelled(uow: UnitOfWork, channel: Channel, info: OrderInfo, *, restock: bool) -> Applied:
+    session = uow.session
+    order = session.scalar(
+        select(Order).where(Order.channel_id == channel.id, Order.external_id == info.order_id)
+    )
+    if order.status == "cancelled":
+        return Applied(f"order {info.order_id}: already cancelled")
+    order.status = "cancelled"
+    lines = session.scalars(select(OrderLine).where(OrderLine.order_id == order.id)).all()
+    movements, touched = [], set()
+    for line in lines:
+        open_units = line.quantity_committed
+        if line.item_id is None or open_units <= 0:
+            continue
+        item = session.get(Item, line.item_id)
+        key = order_line_key(channel, info.order_id, line.external_id) + ":cancel"
+        movements.append(ledger.Movement(item.sku, "release", open_units, key, reason="order cancelled"))
+        if not restock:
+            movements.append(ledger.Movement(item.sku, "adjust", -open_units, key + ":not-restocked"))
+        line.quantity_committed, line.quantity_cancelled, line.status = 0, line.quantity, "cancelled"
+        touched.add(item.id)
+        listing = session.scalar(
+            select(Listing).where(Listing.channel_id == channel.id, Listing.item_id == item.id)
+        )
+        if restock and listing is not None and listing.last_pushed_quantity is not None:
+            listing.last_pushed_quantity += open_units  # the storefront restocked its own number
+    if movements:
+        ledger.apply(uow, channel.merchant_id, movements)
+        outbox.enqueue_stock(uow, channel.merchant_id, touched)
+    return Applied(f"order {info.order_id}: cancelled, {len(touched)} item(s) released")
+
+
+def _stock_changed(
+    uow: UnitOfWork, channel: Channel, event: StockChanged, *, received_at: datetime, now: datetime
+) -> Applied:
+    listing = _listing_for_ref(uow, channel, event.ref)
+    if listing is None:
+        return Applied("stock change for an unlinked listing, ignored")
+    if event.updated_at and listing.last_pushed_at and event.updated_at <= listing.last_pushed_at:
+        return Applied("stock change older than our last push, ignored")
+    if listing.last_pushed_quantity is None or event.quantity == listing.last_pushed_quantity:
+        if listing.last_pushed_quantity is None:
+            listing.last_pushed_quantity = event.quantity
+        return Applied("storefront agrees with us (our echo or an order already counted)")
+    if now - received_at < EXPLAIN_GRACE:
+        raise Deferred(received_at + EXPLAIN_GRACE)
+    delta = event.quantity - listing.last_pushed_quantity
+    item = uow.session.get(Item, listing.item_id)
+    stamp = event.updated_at.isoformat() if event.updated_at else received_at.isoformat()
+    key = f"{channel.kind}:{channel.address}:stock:{listing.variant_id}:{stamp}:{event.quantity}"
+    ledger.apply(
+        uow,
+        channel.merchant_id,
+        [ledger.Movement(item.sku, "adjust", delta, key, reason="edited on storefront")],
+    )
+    listing.last_pushed_quantity = event.quantity
+    outbox.enqueue_stock(uow, channel.merchant_id, [item.id])
+    return Applied(f"{item.sku}: storefront edit of {delta:+d} recorded")
+
+
+def _item_for(uow: UnitOfWork, channel: Channel, line: OrderLineInfo) -> tuple[Item | None, Listing | None]:
+    listing = _listing_for_ref(uow, channel, line.ref) if line.ref else None
+    if listing is not None:
+        return uow.session.get(Item, listing.item_id), listing
+    if line.sku:
+        item = uow.session.scalar(
+            select(Item).where(Item.merchant_id == channel.merchant_id, Item.sku == line.sku)
+        )
+        return item, None
+    return None, None
+
+
+def _listing_for_ref(uow: UnitOfWork, channel: Channel, ref) -> Listing | None:
+    query = select(Listing).where(Listing.channel_id == channel.id)
+    if ref.inventory_item_id and ref.variant_id in ("", None):
+        query = query.where(Listing.inventory_item_id == ref.inventory_item_id)
+    elif ref.inventory_item_id:
+        query = query.where(
+            (Listing.variant_id == ref.variant_id) | (Listing.inventory_item_id == ref.inventory_item_id)
+        )
+    else:
+        query = query.where(Listing.variant_id == ref.variant_id)
+    return uow.session.scalars(query).first()
