@@ -64,3 +64,6 @@ class FakeStorefront(FakeCatalog):
             self.quantities[update.ref.variant_id] = update.quantity
             outcomes.append(Outcome(update.ref, "ok", quantity=update.quantity))
         return outcomes
+
+    def read_quantities(self, refs):
+        return {ref: self.quantities.get(ref.variant_id) for ref in refs}

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from connector import migrate
-from connector.cli import channel_commands
+from connector.cli import channel_commands, sync_commands
 from connector.cli.context import Context, Outcome, whole_number
 from connector.errors import InvalidInput, NotFound
 from connector.services import catalog, ledger, merchants
@@ -47,6 +47,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         change.set_defaults(handler=stock_change, kind=name)
 
     channel_commands.register(sub, common)
+    sync_commands.register(sub, common)
 
     serve = sub.add_parser("serve", parents=[common], help="run the service on the embedded default")
     serve.add_argument("--host", default="127.0.0.1")

@@ -2,6 +2,7 @@
 
 from connector.models.base import Base, Money, UTCDateTime, utcnow
 from connector.models.catalog import Channel, Item, Listing, Merchant
+from connector.models.jobs import JobRun, apscheduler_jobs
 from connector.models.messaging import AuditEntry, InboxDelivery, OutboxRow
 from connector.models.orders import Backorder, Cancellation, Notification, Order, OrderLine
 from connector.models.stock import IncomingStock, StockMovement, Supplier
@@ -15,6 +16,7 @@ __all__ = [
     "InboxDelivery",
     "IncomingStock",
     "Item",
+    "JobRun",
     "Listing",
     "Merchant",
     "Money",
@@ -25,5 +27,6 @@ __all__ = [
     "StockMovement",
     "Supplier",
     "UTCDateTime",
+    "apscheduler_jobs",
     "utcnow",
 ]

@@ -70,7 +70,9 @@ def apply_event(
 
 def _is_stale(uow: UnitOfWork, channel: Channel, info: OrderInfo) -> bool:
     stored = uow.session.scalar(
-        select(Order.platform_updated_at).where(Order.channel_id == channel.id, Order.external_id == info.order_id)
+        select(Order.platform_updated_at).where(
+            Order.channel_id == channel.id, Order.external_id == info.order_id
+        )
     )
     return bool(stored and info.updated_at and info.updated_at < stored)
 

@@ -1,0 +1,112 @@
+"""`backorder outbox …`, `sync reconcile`, `jobs status`, `clock`: operating the stock sync."""
+
+from __future__ import annotations
+
+import argparse
+
+from connector.cli.context import Context, Outcome
+from connector.models import utcnow
+from connector.services import channels, job_runs, outbox
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    box = sub.add_parser("outbox", help="storefront pushes").add_subparsers(
+        dest="outbox_command", required=True
+    )
+    box.add_parser(
+        "status", parents=[common], help="pending, in flight and dead pushes by channel"
+    ).set_defaults(handler=outbox_status)
+    retry = box.add_parser("retry", parents=[common], help="requeue dead pushes")
+    retry.add_argument("--channel")
+    retry.set_defaults(handler=outbox_retry)
+
+    sync = sub.add_parser("sync", help="stock sync").add_subparsers(dest="sync_command", required=True)
+    rec = sync.add_parser(
+        "reconcile", parents=[common], help="compare storefronts with the ledger and repair"
+    )
+    rec.add_argument("--channel")
+    rec.set_defaults(handler=sync_reconcile)
+
+    jobs = sub.add_parser("jobs", help="scheduled jobs").add_subparsers(dest="jobs_command", required=True)
+    jobs.add_parser("status", parents=[common], help="the last run of every job").set_defaults(
+        handler=jobs_status
+    )
+
+    sub.add_parser("clock", parents=[common], help="run the scheduled jobs (one process only)").set_defaults(
+        handler=clock
+    )
+
+
+def outbox_status(args: argparse.Namespace, ctx: Context) -> Outcome:
+    with ctx.uow() as uow:
+        rows = outbox.status_by_channel(uow)
+    text = "\n".join(
+        f"channel {r['channel']}: {r['pending']} pending, {r['in_flight']} in flight, {r['dead']} dead"
+        for r in rows
+    )
+    return Outcome({"channels": rows}, text or "nothing queued")
+
+
+def outbox_retry(args: argparse.Namespace, ctx: Context) -> Outcome:
+    with ctx.uow() as uow:
+        channel_id = channels.get_channel(uow, args.channel).id if args.channel else None
+        count = outbox.retry_dead(uow, utcnow(), channel_id)
+        uow.commit()
+    return Outcome({"requeued": count}, f"{count} dead push(es) requeued")
+
+
+def sync_reconcile(args: argparse.Namespace, ctx: Context) -> Outcome:
+    from connector.db import session_factory
+    from connector.storefronts import StorefrontCache
+    from jobs.runtime import Runtime
+    from jobs.sync import reconcile_channels
+
+    channel_id = None
+    if args.channel:
+        with ctx.uow() as uow:
+            channel_id = channels.get_channel(uow, args.channel).id
+    ctx.uow()  # checks the schema is current
+    rt = Runtime(ctx.settings, session_factory(ctx.engine), StorefrontCache(ctx.settings))
+    results = reconcile_channels(rt, channel_id)
+    lines = []
+    for r in results:
+        if "error" in r:
+            lines.append(f"channel {r['channel']}: failed: {r['error']}")
+            continue
+        lines.append(
+            f"channel {r['channel']}: {r['checked']} checked, {len(r['repairs'])} repaired"
+            + (f" (skipped: {r['skipped']})" if r["skipped"] else "")
+        )
+        lines += [
+            f"  {x['sku']}: storefront {x['storefront']}, ledger {x['ledger']}: {x['reason']}"
+            for x in r["repairs"]
+        ]
+    failed = any("error" in r for r in results)
+    outcome = Outcome({"channels": results}, "\n".join(lines) or "no channels")
+    if failed:
+        from connector.errors import ConnectorError
+
+        raise ConnectorError(
+            "reconcile failed for some channels: "
+            + "; ".join(f"channel {r['channel']}: {r['error']}" for r in results if "error" in r)
+        )
+    return outcome
+
+
+def jobs_status(args: argparse.Namespace, ctx: Context) -> Outcome:
+    with ctx.uow() as uow:
+        runs = job_runs.latest_runs(uow)
+    text = "\n".join(
+        f"{r['job']}: last {r['last_outcome']} at {r['last_started_at']} ({r['runs']} runs, "
+        f"{r['failed']} failed)"
+        for r in runs
+    )
+    return Outcome({"jobs": runs}, text or "no job has run yet")
+
+
+def clock(args: argparse.Namespace, ctx: Context) -> Outcome:
+    from connector.clock import run_clock
+
+    ctx.uow()  # refuse to start on a schema that is not current
+    run_clock(ctx.engine)
+    return Outcome({"stopped": True}, "stopped")
