@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
 from adapters.base import Channel as ChannelPort
@@ -19,9 +20,7 @@ def open_storefront(
     if channel.status != "active" and not allow_inactive:
         raise Conflict(f"channel {channel.id} is {channel.status}; reconnect it before using it")
     credentials = vault.decrypt_json(channel.credentials_encrypted or vault.encrypt_json({}))
-    webhook_secret = (
-        vault.decrypt(channel.webhook_secret_encrypted) if channel.webhook_secret_encrypted else None
-    )
+    secret, secrets_by_webhook = webhook_secrets(channel, vault)
     if channel.kind == "shopify":
         from adapters.shopify import ShopifyChannel
 
@@ -31,7 +30,7 @@ def open_storefront(
             api_url=channel.api_url,
             api_version=settings.shopify_api_version,
             location_id=channel.location_id,
-            webhook_secret=webhook_secret or settings.shopify_api_secret,
+            webhook_secret=secret or settings.shopify_api_secret,
         )
     if channel.kind == "woocommerce":
         from adapters.woocommerce import WooCommerceChannel
@@ -40,9 +39,27 @@ def open_storefront(
             channel.api_url or channel.address,
             credentials["key"],
             credentials["secret"],
-            webhook_secret=webhook_secret,
+            webhook_secret=secret,
+            webhook_secrets=secrets_by_webhook,
         )
     raise ValueError(f"channel {channel.id} has unknown kind {channel.kind!r}")
+
+
+def webhook_secrets(channel: Channel, vault: Vault) -> tuple[str | None, dict[str, str]]:
+    """The channel's webhook secret: one for the store (Shopify, or given by hand), or one per webhook
+    (WooCommerce webhooks we created, stored as a JSON object of webhook id to secret)."""
+    if not channel.webhook_secret_encrypted:
+        return None, {}
+    value = vault.decrypt(channel.webhook_secret_encrypted)
+    if value.startswith("{"):
+        return None, json.loads(value)
+    return value, {}
+
+
+def store_webhook_secrets(channel: Channel, vault: Vault, secrets: dict[str, str]) -> None:
+    """Keep per-webhook secrets (WooCommerce), merged with any kept before, encrypted."""
+    _, kept = webhook_secrets(channel, vault)
+    channel.webhook_secret_encrypted = vault.encrypt(json.dumps({**kept, **secrets}, sort_keys=True))
 
 
 class StorefrontCache:

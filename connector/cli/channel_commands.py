@@ -8,7 +8,7 @@ from connector.cli.context import Context, Outcome
 from connector.services import channels
 from connector.services.channel_import import import_catalog
 from connector.services.merchants import find_merchant
-from connector.storefronts import open_storefront
+from connector.storefronts import open_storefront, store_webhook_secrets
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -45,6 +45,13 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     imp = channel.add_parser("import", parents=[common], help="link the storefront's catalogue by SKU")
     imp.add_argument("channel")
     imp.set_defaults(handler=import_channel)
+
+    hooks = channel.add_parser(
+        "webhooks", parents=[common], help="subscribe the storefront to our webhook routes"
+    )
+    hooks.add_argument("channel")
+    hooks.add_argument("--address", help="this service's public base URL (default APP_URL)")
+    hooks.set_defaults(handler=subscribe_webhooks)
 
 
 def add_shopify(args: argparse.Namespace, ctx: Context) -> Outcome:
@@ -94,6 +101,24 @@ def import_channel(args: argparse.Namespace, ctx: Context) -> Outcome:
         for p in progress.problems
     )
     return Outcome(data, text)
+
+
+def subscribe_webhooks(args: argparse.Namespace, ctx: Context) -> Outcome:
+    base = (args.address or ctx.settings.app_url).rstrip("/")
+    with ctx.uow() as uow:
+        channel = channels.get_channel(uow, args.channel)
+        port = open_storefront(channel, ctx.settings, ctx.vault)
+        channel_id, kind = channel.id, channel.kind
+    address = base if kind == "shopify" else f"{base}/webhooks/woocommerce/{channel_id}"
+    ids = port.register_webhooks(address)
+    if kind == "woocommerce":
+        with ctx.uow() as uow:
+            store_webhook_secrets(channels.get_channel(uow, channel_id), ctx.vault, port.webhook_secrets)
+            uow.commit()
+    return Outcome(
+        {"channel": channel_id, "address": address, "webhooks": ids},
+        f"channel {channel_id}: {len(ids)} webhook(s) deliver to {address}",
+    )
 
 
 def _added(ctx: Context, merchant_ref: str, connection) -> Outcome:
