@@ -87,3 +87,21 @@ class StorefrontCache:
         with self._lock:
             self._ports[channel.id] = (version, port)
         return port
+
+
+def subscribe(
+    new_uow, settings: Settings, vault: Vault, channel_id: int, base_url: str
+) -> tuple[str, list[str]]:
+    """Subscribe a store to this service's webhook route under `base_url`; keeps any secrets it made."""
+    with new_uow() as uow:
+        channel = uow.session.get(Channel, channel_id)
+        port = open_storefront(channel, settings, vault)
+        kind = channel.kind
+    base = base_url.rstrip("/")
+    address = base if kind == "shopify" else f"{base}/webhooks/woocommerce/{channel_id}"
+    ids = port.register_webhooks(address)
+    if kind == "woocommerce":
+        with new_uow() as uow:
+            store_webhook_secrets(uow.session.get(Channel, channel_id), vault, dict(port.webhook_secrets))
+            uow.commit()
+    return address, ids

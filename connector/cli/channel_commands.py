@@ -8,7 +8,7 @@ from connector.cli.context import Context, Outcome
 from connector.services import channels
 from connector.services.channel_import import import_catalog
 from connector.services.merchants import find_merchant
-from connector.storefronts import open_storefront, store_webhook_secrets
+from connector.storefronts import open_storefront, subscribe
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -106,15 +106,8 @@ def import_channel(args: argparse.Namespace, ctx: Context) -> Outcome:
 def subscribe_webhooks(args: argparse.Namespace, ctx: Context) -> Outcome:
     base = (args.address or ctx.settings.app_url).rstrip("/")
     with ctx.uow() as uow:
-        channel = channels.get_channel(uow, args.channel)
-        port = open_storefront(channel, ctx.settings, ctx.vault)
-        channel_id, kind = channel.id, channel.kind
-    address = base if kind == "shopify" else f"{base}/webhooks/woocommerce/{channel_id}"
-    ids = port.register_webhooks(address)
-    if kind == "woocommerce":
-        with ctx.uow() as uow:
-            store_webhook_secrets(channels.get_channel(uow, channel_id), ctx.vault, port.webhook_secrets)
-            uow.commit()
+        channel_id = channels.get_channel(uow, args.channel).id
+    address, ids = subscribe(ctx.new_uow, ctx.settings, ctx.vault, channel_id, base)
     return Outcome(
         {"channel": channel_id, "address": address, "webhooks": ids},
         f"channel {channel_id}: {len(ids)} webhook(s) deliver to {address}",
