@@ -18,7 +18,7 @@ install: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/backorder db upgrade
-	$(BIN)/backorder serve --host 127.0.0.1 --port 8000
+	$(BIN)/backorder serve --host 127.0.0.1 --port 8000 --demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -17,8 +17,11 @@ from connector.worker import Worker
 log = logging.getLogger("connector.serve")
 
 
-def serve(settings: Settings, engine: Engine, *, host: str, port: int, on_ready=None) -> None:
-    """Migrate if needed, then serve HTTP with a worker in the same process until interrupted."""
+def serve(
+    settings: Settings, engine: Engine, *, host: str, port: int, demo: bool = False, on_ready=None
+) -> None:
+    """Migrate if needed, then serve HTTP with a worker in the same process until interrupted; with
+    `demo`, also start a Shopify and a WooCommerce sandbox store connected to a demo merchant."""
     if not migrate.at_head(engine):
         migrate.upgrade(engine)
     app = create_app(settings, engine=engine)
@@ -31,16 +34,34 @@ def serve(settings: Settings, engine: Engine, *, host: str, port: int, on_ready=
     worker_thread = worker.start(stop)
     server = make_server(host, port, app, threaded=True)
     log.info("serving on http://%s:%d", host, server.server_port)
+    _stop_on_sigterm(server, stop)
+    demo_stores = None
+    if demo:
+        # The stores ping our webhook route while they are connected, so serve before connecting them.
+        from connector.demo import start_demo
+
+        threading.Thread(target=server.serve_forever, name="web", daemon=True).start()
+        demo_stores = start_demo(settings, services.sessions, f"http://{host}:{server.server_port}")
+        print(
+            f"demo stores: Shopify {demo_stores.shopify_url}, WooCommerce {demo_stores.woocommerce_url}",
+            flush=True,
+        )
     if on_ready is not None:
         on_ready(server.server_port)
-    _stop_on_sigterm(server)
     try:
-        server.serve_forever()
+        if demo_stores is None:
+            server.serve_forever()
+        else:
+            while not stop.wait(0.5):
+                pass
     except KeyboardInterrupt:
         pass
     finally:
         stop.set()
         services.wake_worker()
+        if demo_stores is not None:
+            server.shutdown()
+            demo_stores.stop()
         server.server_close()
         worker_thread.join(timeout=10)
 
@@ -63,8 +84,10 @@ def run_worker(settings: Settings, engine: Engine, *, threads: int) -> None:
         thread.join(timeout=10)
 
 
-def _stop_on_sigterm(server) -> None:
+def _stop_on_sigterm(server, stop: threading.Event) -> None:
+    def _handler(*_):
+        stop.set()
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
     if threading.current_thread() is threading.main_thread():
-        signal.signal(
-            signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start()
-        )
+        signal.signal(signal.SIGTERM, _handler)

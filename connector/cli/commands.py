@@ -53,6 +53,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     serve = sub.add_parser("serve", parents=[common], help="run the service on the embedded default")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--demo", action="store_true", help="also run a Shopify and a WooCommerce sandbox store"
+    )
     serve.set_defaults(handler=_serve)
 
     worker = sub.add_parser("worker", parents=[common], help="process webhooks and push stock to storefronts")
@@ -120,7 +123,7 @@ def stock_change(args: argparse.Namespace, ctx: Context) -> Outcome:
 def _serve(args: argparse.Namespace, ctx: Context) -> Outcome:
     from connector.serve import serve
 
-    serve(ctx.settings, ctx.engine, host=args.host, port=args.port)
+    serve(ctx.settings, ctx.engine, host=args.host, port=args.port, demo=args.demo)
     return Outcome({"stopped": True}, "stopped")
 
 

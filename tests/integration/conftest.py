@@ -33,3 +33,10 @@ def connector_url(app):
     server = start_in_thread(app)
     yield server.url
     server.stop()
+
+
+def basic_auth_for_demo() -> tuple[str, str]:
+    from connector.demo import WOO_KEY as DEMO_KEY
+    from connector.demo import WOO_SECRET as DEMO_SECRET
+
+    return DEMO_KEY, DEMO_SECRET

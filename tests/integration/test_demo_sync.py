@@ -1,0 +1,68 @@
+"""The demo the way a merchant meets it: an order on the Shopify store lowers stock on the WooCommerce
+store within seconds, and an edit on the WooCommerce store reaches Shopify."""
+
+import threading
+import time
+
+import pytest
+
+from connector.demo import start_demo
+from connector.services import ledger
+from connector.worker import Worker
+
+
+@pytest.fixture
+def demo(app, connector_url, settings, engine):
+    services = app.extensions["backorder"]
+    stores = start_demo(settings, services.sessions, connector_url)
+    stop = threading.Event()
+    worker = Worker(
+        settings, engine, threads=2, wakeup=services.worker_wakeup, storefronts=services.storefronts
+    )
+    thread = worker.start(stop)
+    yield stores
+    stop.set()
+    services.wake_worker()
+    thread.join(timeout=10)
+    stores.stop()
+
+
+def eventually(check, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("not reached within the time allowed")
+        time.sleep(0.05)
+
+
+def test_an_order_on_shopify_reaches_woocommerce_within_seconds(demo, new_uow):
+    shopify, woo = demo.sandboxes
+    started = time.monotonic()
+    result = shopify.place_order([("HOOD-BLA-M", 3)])
+    assert result["userErrors"] == []
+    eventually(lambda: woo.product_by_sku("HOOD-BLA-M")["stock_quantity"] == 37)
+    elapsed = time.monotonic() - started
+    print(f"order on Shopify visible on WooCommerce after {elapsed:.2f} s")
+    assert elapsed < 5
+    with new_uow() as uow:
+        report = ledger.stock_report(uow, demo.merchant_id, "HOOD-BLA-M")
+    assert (report["on_hand"], report["committed"], report["available"]) == (40, 3, 37)
+    eventually(lambda: shopify.quantity("HOOD-BLA-M", "available") == 37)
+
+
+def test_an_edit_on_woocommerce_becomes_stock_on_shopify(demo, new_uow):
+    shopify, woo = demo.sandboxes
+    product = woo.product_by_sku("KNIFE-CHEF")
+    assert product["stock_quantity"] == 8
+    import requests
+
+    from tests.integration.conftest import basic_auth_for_demo
+
+    url = f"{demo.woocommerce_url}/wp-json/wc/v3/products/{product['id']}"
+    requests.put(url, json={"stock_quantity": 11}, auth=basic_auth_for_demo(), timeout=10).raise_for_status()
+    eventually(lambda: shopify.quantity("KNIFE-CHEF", "available") == 11, timeout=20)
+    with new_uow() as uow:
+        assert ledger.stock_report(uow, demo.merchant_id, "KNIFE-CHEF")["on_hand"] == 11
