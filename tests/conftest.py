@@ -124,3 +124,20 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     for engine, by_outcome in counts.items():
         summary = ", ".join(f"{n} {outcome}" for outcome, n in by_outcome.items())
         terminalreporter.write_line(f"{engine}: {summary}")
+
+
+@pytest.fixture
+def pg_database_url():
+    """A new, empty PostgreSQL database on the TEST_DATABASE_URL server, dropped afterwards."""
+    import uuid
+
+    admin = make_engine(pg_url(), isolation_level="AUTOCOMMIT")
+    name = f"backorder_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(pg_url()).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -15,12 +15,11 @@ from tests.factories import merchant_with_items
 from tests.fakes import FakeStorefront, entry
 
 KEY = "8Xv0H4W3mvy0lLDWZ-x4sWw3u9w9VQk1wM1a3D7pH5c="
-T0 = datetime.now(UTC) + timedelta(minutes=1)  # rows are stamped with the real time when written
-
-
 class Clock:
+    """Test time, a minute ahead of the real time the rows were stamped with when written."""
+
     def __init__(self):
-        self.now = T0
+        self.now = datetime.now(UTC) + timedelta(minutes=1)
 
     def __call__(self):
         return self.now
@@ -131,10 +130,11 @@ def test_a_storefront_that_keeps_failing_parks_rows_as_dead_until_retried(new_uo
 def test_only_one_worker_holds_a_channel_until_its_lease_expires(new_uow, world):
     merchant, channel, _ = world
     change(new_uow, merchant, "S1", "receive", 1, "a")
-    assert dispatch.lease_channel(new_uow(), "w1", T0) == channel
-    assert dispatch.lease_channel(new_uow(), "w2", T0 + timedelta(seconds=30)) is None
-    assert dispatch.lease_channel(new_uow(), "w2", T0 + timedelta(seconds=61)) == channel
-    assert not dispatch.renew_lease(new_uow(), channel, "w1", T0 + timedelta(seconds=62))
+    t0 = Clock().now
+    assert dispatch.lease_channel(new_uow(), "w1", t0) == channel
+    assert dispatch.lease_channel(new_uow(), "w2", t0 + timedelta(seconds=30)) is None
+    assert dispatch.lease_channel(new_uow(), "w2", t0 + timedelta(seconds=61)) == channel
+    assert not dispatch.renew_lease(new_uow(), channel, "w1", t0 + timedelta(seconds=62))
 
 
 def test_rows_left_in_flight_by_a_crashed_worker_are_sent_again(new_uow, world):

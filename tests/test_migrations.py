@@ -1,35 +1,21 @@
 """The models and the migrations describe the same schema, on every engine, both ways."""
 
-import uuid
-
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from connector import migrate
 from connector.db import make_engine
 from connector.models import Base
-from tests.conftest import ENGINES, pg_url
+from tests.conftest import ENGINES
 
 
 @pytest.fixture(params=ENGINES)
 def fresh_url(request, tmp_path):
-    """An empty database of each engine under test, dropped afterwards."""
+    """An empty database of each engine under test."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
-        return
-    admin = make_engine(pg_url(), isolation_level="AUTOCOMMIT")
-    name = f"backorder_migrations_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(pg_url()).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        return f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+    return request.getfixturevalue("pg_database_url")
 
 
 def test_migrations_at_head_match_the_models(fresh_url):

@@ -10,7 +10,7 @@ from connector.services.channel_import import import_catalog
 from connector.services.reconcile import reconcile_channel
 from tests.factories import merchant_with_items
 from tests.fakes import FakeStorefront, entry
-from tests.test_dispatch import T0, Clock
+from tests.test_dispatch import Clock
 
 KEY = "8Xv0H4W3mvy0lLDWZ-x4sWw3u9w9VQk1wM1a3D7pH5c="
 
@@ -28,8 +28,9 @@ def synced(new_uow):
 
 
 def push(new_uow, channel, store):
-    assert dispatch.lease_channel(new_uow(), "w", T0) == channel
-    dispatch.dispatch_round(new_uow, channel, store, Clock(), worker="w", rng=random.Random(0))
+    clock = Clock()
+    assert dispatch.lease_channel(new_uow(), "w", clock()) == channel
+    dispatch.dispatch_round(new_uow, channel, store, clock, worker="w", rng=random.Random(0))
     dispatch.release_lease(new_uow(), channel, "w")
 
 

@@ -26,7 +26,7 @@ from adapters.base import (
     SubstituteList,
     WebhookDelivery,
 )
-from adapters.errors import NotFoundOnChannel, NotSupportedByChannel, RejectedByChannel
+from adapters.errors import NotFoundOnChannel, NotSupportedByChannel, OutcomeUnknown, RejectedByChannel
 from adapters.shopify import documents, inventory, webhooks
 from adapters.shopify.catalog import available_quantity, entry_from_variant
 from adapters.shopify.ids import gid
@@ -309,7 +309,19 @@ class ShopifyChannel:
     # Webhooks
 
     def register_webhooks(self, address: str) -> list[str]:
-        """Subscribe `{address}/webhooks/shopify` to our topics, skipping those already subscribed."""
+        """Subscribe `{address}/webhooks/shopify` to our topics, skipping those already subscribed.
+
+        A create whose outcome is unknown (a timeout or 5xx) is settled by listing again: the listing
+        shows whether it happened, so the whole registration is repeated, a bounded number of times."""
+        for attempt in range(3):
+            try:
+                return self._register_webhooks(address)
+            except OutcomeUnknown:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _register_webhooks(self, address: str) -> list[str]:
         callback = address.rstrip("/") + WEBHOOK_PATH
         existing: dict[str, str] = {}
         after = None

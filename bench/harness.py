@@ -1,0 +1,314 @@
+"""A multichannel world on loopback: sandbox stores, the connector's web app, workers, and a shopper.
+
+Used by the end-to-end sync tests (small) and bench/sync_bench.py (full size). Everything runs over real
+HTTP on 127.0.0.1; workers run in threads or as `backorder worker` processes (which can be killed).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import func, select, text
+
+from adapters.sandbox.common import Faults
+from adapters.sandbox.server import RunningServer, start_in_thread
+from connector import migrate
+from connector.crypto import Vault
+from connector.db import UnitOfWork, make_engine, session_factory
+from connector.domain.catalog import ItemDraft
+from connector.models import Base, InboxDelivery, Item, Order, OrderLine, OutboxRow
+from connector.services import channels, merchants
+from connector.services.channel_import import import_catalog
+from connector.settings import Settings
+from connector.storefronts import StorefrontCache, subscribe
+from connector.web.app import create_app
+from connector.worker import Worker
+
+KEY = "ck_" + "5" * 40
+SECRET = "cs_" + "6" * 40
+APP_SECRET = "harness-app-secret"
+
+
+def catalogue(skus: int, *, stock: tuple[int, int], rng: random.Random) -> list[ItemDraft]:
+    return [
+        ItemDraft(
+            sku=f"SKU-{n:05d}",
+            title=f"Item {n}",
+            product_type="Things",
+            price=Decimal("10.00"),
+            on_hand=rng.randint(*stock),
+        )
+        for n in range(skus)
+    ]
+
+
+@dataclass
+class Placed:
+    store: str
+    order_id: str
+    sku: str
+    quantity: int
+    at: float
+
+
+@dataclass
+class World:
+    database_url: str
+    skus: int = 100
+    stock: tuple[int, int] = (20, 40)
+    shopify_stores: int = 2
+    woo_stores: int = 1
+    latency_ms: int = 0
+    fail_rate: float = 0.0
+    duplicate_rate: float = 0.0
+    reorder_rate: float = 0.0
+    seed: int = 7
+    var_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="backorder-world-")))
+    placed: list[Placed] = field(default_factory=list)
+    refused: int = 0
+
+    def start(self, *, fresh_database: bool = True) -> World:
+        self.rng = random.Random(self.seed)
+        self.env = {
+            "DATABASE_URL": self.database_url,
+            "VAR_DIR": str(self.var_dir),
+            "LOG_LEVEL": "WARNING",
+            "SHOPIFY_API_SECRET": APP_SECRET,
+        }
+        self.settings = Settings.from_env(self.env)
+        self.engine = (
+            make_engine(self.settings.database_url, pool_size=20)
+            if "postgresql" in self.database_url
+            else make_engine(self.settings.database_url)
+        )
+        if fresh_database:
+            _reset(self.engine)
+        migrate.upgrade(self.engine)
+        self.sessions = session_factory(self.engine)
+        self.app = create_app(self.settings, engine=self.engine)
+        self.web = start_in_thread(self.app)
+        self.drafts = catalogue(self.skus, stock=self.stock, rng=self.rng)
+        self.stores: dict[str, object] = {}
+        self.servers: list[RunningServer] = []
+        self._start_stores()
+        self._connect()
+        return self
+
+    def new_uow(self) -> UnitOfWork:
+        return UnitOfWork(self.sessions)
+
+    # -- stores ---------------------------------------------------------------------------------------
+
+    def _faults(self, n: int) -> Faults:
+        return Faults(
+            latency_ms=self.latency_ms,
+            fail_rate=self.fail_rate,
+            duplicate_rate=self.duplicate_rate,
+            reorder_rate=self.reorder_rate,
+            rng=random.Random(self.seed * 100 + n),
+        )
+
+    def _start_stores(self) -> None:
+        from adapters.sandbox.shopify import ShopifySandbox
+        from adapters.sandbox.woocommerce import WooCommerceSandbox
+
+        for n in range(self.shopify_stores):
+            shop = f"harness-{n}.myshopify.com"
+            sandbox = ShopifySandbox(
+                shop=shop,
+                client_secret=APP_SECRET,
+                bucket_size=2000,
+                restore_rate=1000,
+                faults=self._faults(n),
+            )
+            sandbox.seed(self.drafts)
+            self.stores[shop] = sandbox
+            self.servers.append(start_in_thread(sandbox.wsgi_app))
+        for n in range(self.woo_stores):
+            sandbox = WooCommerceSandbox(
+                consumer_key=KEY, consumer_secret=SECRET, faults=self._faults(50 + n)
+            )
+            sandbox.seed(self.drafts)
+            server = start_in_thread(sandbox.wsgi_app)
+            sandbox.remember_address(server.url)
+            self.stores[server.url] = sandbox
+            self.servers.append(server)
+
+    def _connect(self) -> None:
+        vault = Vault(self.settings.encryption_keys)
+        self.merchant_id = merchants.create_merchant(self.new_uow(), "Harness")
+        cache = StorefrontCache(self.settings)
+        self.channel_ids: dict[str, int] = {}
+        for (name, _sandbox), server in zip(self.stores.items(), self.servers, strict=True):
+            if name.endswith("myshopify.com"):
+                connection = channels.ShopifyConnection(name, "shpat_harness", api_url=server.url)
+            else:
+                connection = channels.WooCommerceConnection(server.url, KEY, SECRET)
+            channel_id = channels.add_channel(self.new_uow(), vault, self.merchant_id, connection)
+            with self.new_uow() as uow:
+                port = cache.get(channels.get_channel(uow, channel_id))
+            progress = import_catalog(self.new_uow, channel_id, port)
+            assert progress.linked == self.skus, progress.problems[:3]
+            subscribe(self.new_uow, self.settings, vault, channel_id, self.web.url)
+            self.channel_ids[name] = channel_id
+
+    # -- workers --------------------------------------------------------------------------------------
+
+    def start_thread_workers(self, count: int = 1, threads: int = 2) -> None:
+        self._stop = threading.Event()
+        services = self.app.extensions["backorder"]
+        self._workers = []
+        for _ in range(count):
+            worker = Worker(self.settings, self.engine, threads=threads, wakeup=services.worker_wakeup)
+            self._workers.append(worker.start(self._stop))
+
+    def start_process_worker(self, threads: int = 2) -> subprocess.Popen:
+        env = {**os.environ, **self.env}
+        return subprocess.Popen(
+            [sys.executable, "-m", "connector.cli", "worker", "--threads", str(threads)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    # -- shopping -------------------------------------------------------------------------------------
+
+    def place_random_order(self) -> Placed | None:
+        """A shopper buys 1-2 units of a random SKU on a random store; refused when the store is out."""
+        from adapters.sandbox.woocommerce.sandbox import CheckoutRefused
+
+        name = self.rng.choice(list(self.stores))
+        sandbox = self.stores[name]
+        sku = self.rng.choice(self.drafts).sku
+        quantity = self.rng.randint(1, 2)
+        at = time.monotonic()
+        if name.endswith("myshopify.com"):
+            result = sandbox.place_order([(sku, quantity)])
+            if result["userErrors"] or not result["order"]:
+                self.refused += 1
+                return None
+            order_id = result["order"]["id"]
+        else:
+            try:
+                order_id = str(sandbox.place_order([(sku, quantity)])["id"])
+            except CheckoutRefused:
+                self.refused += 1
+                return None
+        placed = Placed(name, order_id, sku, quantity, at)
+        self.placed.append(placed)
+        return placed
+
+    def place_orders(self, count: int, per_second: float) -> None:
+        started = time.monotonic()
+        for n in range(count):
+            delay = started + n / per_second - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            self.place_random_order()
+
+    # -- observing ------------------------------------------------------------------------------------
+
+    def store_quantity(self, name: str, sku: str) -> int:
+        sandbox = self.stores[name]
+        if name.endswith("myshopify.com"):
+            return sandbox.quantity(sku, "available")
+        return sandbox.product_by_sku(sku)["stock_quantity"]
+
+    def ledger(self) -> dict[str, tuple[int, int]]:
+        with self.new_uow() as uow:
+            rows = uow.session.execute(select(Item.sku, Item.on_hand, Item.committed)).all()
+        return {sku: (on_hand, committed) for sku, on_hand, committed in rows}
+
+    def backlog(self) -> tuple[int, int]:
+        with self.new_uow() as uow:
+            inbox = uow.session.scalar(
+                select(func.count()).select_from(InboxDelivery).where(InboxDelivery.status == "received")
+            )
+            outbox = uow.session.scalar(
+                select(func.count())
+                .select_from(OutboxRow)
+                .where(OutboxRow.status.in_(("pending", "in_flight")))
+            )
+        return inbox, outbox
+
+    def mismatches(self) -> list[tuple[str, str, int, int]]:
+        found = []
+        for sku, (on_hand, committed) in self.ledger().items():
+            wanted = max(on_hand - committed, 0)
+            for name in self.stores:
+                shown = self.store_quantity(name, sku)
+                if shown != wanted:
+                    found.append((name, sku, shown, wanted))
+        return found
+
+    def settle(self, timeout: float = 120.0) -> float:
+        """Wait until webhooks are delivered, the inbox and outbox are empty, and every store agrees."""
+        started = time.monotonic()
+        deadline = started + timeout
+        for sandbox in self.stores.values():
+            if hasattr(sandbox, "flush_webhooks"):
+                sandbox.flush_webhooks()
+            else:
+                sandbox.webhooks.flush(timeout=timeout)
+        while time.monotonic() < deadline:
+            inbox, outbox = self.backlog()
+            if inbox == 0 and outbox == 0 and not self.mismatches():
+                return time.monotonic() - started
+            time.sleep(0.5)
+        raise AssertionError(
+            f"not settled after {timeout:.0f} s: backlog {self.backlog()}, mismatches {self.mismatches()[:5]}"
+        )
+
+    def counts(self) -> dict[str, int]:
+        """Correctness figures: orders recorded vs placed, units committed vs sold, oversold SKUs."""
+        with self.new_uow() as uow:
+            orders = uow.session.scalar(select(func.count()).select_from(Order))
+            units = uow.session.scalar(select(func.coalesce(func.sum(OrderLine.quantity_committed), 0)))
+            failed = uow.session.scalar(
+                select(func.count()).select_from(InboxDelivery).where(InboxDelivery.status == "failed")
+            )
+            dead = uow.session.scalar(
+                select(func.count()).select_from(OutboxRow).where(OutboxRow.status == "dead")
+            )
+        ledger = self.ledger()
+        return {
+            "orders_placed": len(self.placed),
+            "orders_recorded": int(orders),
+            "units_sold": sum(p.quantity for p in self.placed),
+            "units_committed": int(units),
+            "orders_refused_by_stores": self.refused,
+            "oversold_skus": sum(1 for on_hand, committed in ledger.values() if committed > on_hand),
+            "store_mismatches": len(self.mismatches()),
+            "failed_deliveries": int(failed),
+            "dead_pushes": int(dead),
+        }
+
+    def stop(self) -> None:
+        if getattr(self, "_stop", None) is not None:
+            self._stop.set()
+            self.app.extensions["backorder"].wake_worker()
+            for thread in self._workers:
+                thread.join(timeout=10)
+        for server in [*self.servers, self.web]:
+            server.stop()
+        self.engine.dispose()
+
+
+def _reset(engine) -> None:
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    else:
+        Base.metadata.drop_all(engine)  # a fresh file in practice; drop anything a previous run left
+        with engine.begin() as connection:
+            connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
