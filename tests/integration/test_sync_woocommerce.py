@@ -34,7 +34,9 @@ def test_an_order_on_the_store_is_committed_once_and_the_store_agrees(
 
     address, hooks = subscribe(new_uow, settings, vault, channel_id, connector_url)
     assert address.endswith(f"/webhooks/woocommerce/{channel_id}") and len(hooks) >= 3
-    assert {hook.ping_status for hook in sandbox.webhooks.listing("all")} == {200}, "every creation ping got 200"
+    assert {hook.ping_status for hook in sandbox.webhooks.listing("all")} == {200}, (
+        "every creation ping got 200"
+    )
 
     sandbox.place_order([("TEE-SAN-S", 2)])
     sandbox.flush_webhooks()
