@@ -184,11 +184,14 @@ class World:
 
     def place_random_order(self) -> Placed | None:
         """A shopper buys 1-2 units of a random SKU on a random store; refused when the store is out."""
+        return self.place_random_order_for(self.rng.choice(self.drafts).sku)
+
+    def place_random_order_for(self, sku: str) -> Placed | None:
+        """1-2 units of `sku` on a random store; None when the store refused (out of stock)."""
         from adapters.sandbox.woocommerce.sandbox import CheckoutRefused
 
         name = self.rng.choice(list(self.stores))
         sandbox = self.stores[name]
-        sku = self.rng.choice(self.drafts).sku
         quantity = self.rng.randint(1, 2)
         at = time.monotonic()
         if name.endswith("myshopify.com"):

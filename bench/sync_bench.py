@@ -1,0 +1,155 @@
+"""Stock sync benchmark: propagation latency, calls per change under a burst, and correctness.
+
+Three parts, each on a fresh world of two Shopify and one WooCommerce sandbox store over loopback:
+1. latency: orders on random stores (distinct SKUs), each store answering every call after a delay;
+   time from an order to its number showing on every other store;
+2. burst: N stock changes at once; Shopify inventorySetQuantities calls and WooCommerce batch calls per
+   store, against the minimum (changes/250 and changes/100);
+3. correctness: orders at a steady rate with duplicated, reordered and failing calls; afterwards every
+   store must show the ledger's number and every order must be counted once.
+
+    .venv/bin/python bench/sync_bench.py [--database-url URL] [--quick]
+
+The last line printed is one JSON object with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.harness import World
+from connector.models import Item
+from connector.services import ledger, outbox
+
+
+def database(args, name: str) -> str:
+    if args.database_url:
+        return args.database_url
+    return f"sqlite:///{Path(tempfile.mkdtemp(prefix='sync-bench-')) / name}.sqlite3"
+
+
+def latency(args) -> dict:
+    world = World(
+        database(args, "latency"), skus=args.latency_orders, stock=(50, 50), latency_ms=args.latency_ms
+    ).start()
+    try:
+        world.start_thread_workers(count=1, threads=4)
+        samples = []
+        for n in range(args.latency_orders):
+            placed = None
+            while placed is None:
+                placed = world.place_random_order_for(world.drafts[n].sku)
+            others = [name for name in world.stores if name != placed.store]
+            expected = 50 - placed.quantity
+            deadline = time.monotonic() + 30
+            while any(world.store_quantity(o, placed.sku) != expected for o in others):
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"order {placed.order_id} never reached the other stores")
+                time.sleep(0.01)
+            samples.append(time.monotonic() - placed.at)
+            time.sleep(max(0.0, 1 / args.latency_rate - (time.monotonic() - placed.at)))
+        samples.sort()
+        return {
+            "latency_p50_s": round(statistics.median(samples), 3),
+            "latency_p95_s": round(samples[max(0, math.ceil(0.95 * len(samples)) - 1)], 3),
+            "latency_max_s": round(samples[-1], 3),
+            "latency_samples": len(samples),
+            "sandbox_latency_ms": args.latency_ms,
+        }
+    finally:
+        world.stop()
+
+
+def burst(args) -> dict:
+    world = World(database(args, "burst"), skus=args.burst_changes, stock=(10, 10)).start()
+    try:
+        for sandbox in world.stores.values():
+            sandbox.calls.reset()
+        with world.new_uow() as uow:
+            movements = [ledger.Movement(d.sku, "receive", 1, f"burst:{d.sku}") for d in world.drafts]
+            ledger.apply(uow, world.merchant_id, movements)
+            ids = [i for (i,) in uow.session.query(Item.id).filter(Item.merchant_id == world.merchant_id)]
+            outbox.enqueue_stock(uow, world.merchant_id, ids)
+            uow.commit()
+        started = time.monotonic()
+        world.start_thread_workers(count=1, threads=4)
+        world.settle(timeout=600)
+        seconds = time.monotonic() - started
+        changes = args.burst_changes
+        figures = {"burst_changes": changes, "burst_seconds": round(seconds, 2)}
+        shopify = [
+            s.calls.snapshot().get("inventorySetQuantities", 0)
+            for n, s in world.stores.items()
+            if n.endswith("myshopify.com")
+        ]
+        woo = [
+            s.calls.snapshot().get("products/batch", 0)
+            + s.calls.snapshot().get("products/<id>/variations/batch", 0)
+            for n, s in world.stores.items()
+            if not n.endswith("myshopify.com")
+        ]
+        figures["shopify_mutations_per_store"] = shopify
+        figures["shopify_ratio_to_minimum"] = round(max(shopify) / math.ceil(changes / 250), 3)
+        figures["woocommerce_batches_per_store"] = woo
+        figures["woocommerce_ratio_to_minimum"] = round(max(woo) / math.ceil(changes / 100), 3)
+        return figures
+    finally:
+        world.stop()
+
+
+def correctness(args) -> dict:
+    world = World(
+        database(args, "correctness"),
+        skus=args.skus,
+        stock=(5, 30),
+        fail_rate=0.05,
+        duplicate_rate=0.1,
+        reorder_rate=0.1,
+    ).start()
+    try:
+        world.start_thread_workers(count=1, threads=4)
+        started = time.monotonic()
+        world.place_orders(args.orders, per_second=args.rate)
+        settle = world.settle(timeout=900)
+        counts = world.counts()
+        counts["run_seconds"] = round(time.monotonic() - started, 1)
+        counts["settle_seconds_after_last_order"] = round(settle, 1)
+        return counts
+    finally:
+        world.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--database-url", help="default: a temporary SQLite file per part")
+    parser.add_argument("--skus", type=int, default=1000)
+    parser.add_argument("--orders", type=int, default=2000)
+    parser.add_argument("--rate", type=float, default=50.0, help="orders per second")
+    parser.add_argument("--latency-orders", type=int, default=100)
+    parser.add_argument("--latency-rate", type=float, default=5.0)
+    parser.add_argument("--latency-ms", type=int, default=100)
+    parser.add_argument("--burst-changes", type=int, default=5000)
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    args = parser.parse_args()
+    if args.quick:
+        args.skus, args.orders, args.latency_orders, args.burst_changes = 50, 100, 10, 600
+    figures = {}
+    for part in (latency, burst, correctness):
+        print(f"running {part.__name__} …", flush=True)
+        result = part(args)
+        print(f"  {result}", flush=True)
+        figures.update(result)
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
