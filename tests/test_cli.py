@@ -116,3 +116,23 @@ def test_commands_on_an_unmigrated_database_say_to_upgrade(monkeypatch, capsys, 
     assert "backorder db upgrade" in capsys.readouterr().err
     assert main(["db", "upgrade", "--json"]) == 0
     assert json.loads(capsys.readouterr().out.splitlines()[-1])["revision"]
+
+
+def test_sync_operations_report_in_json(cli, shop):
+    assert cli("outbox", "status") == (0, {"channels": []})
+    assert cli("outbox", "retry") == (0, {"requeued": 0})
+    assert cli("sync", "reconcile") == (0, {"channels": []})
+    code, jobs = cli("jobs", "status")
+    assert code == 0 and [j["job"] for j in jobs["jobs"]] == ["sync.reconcile"]
+
+
+def test_channels_are_added_listed_and_never_show_secrets(cli, shop, capsys):
+    code, added = cli(
+        "channel", "add", "shopify", "--merchant", "Acme", "--shop", "acme.myshopify.com", "--token", "shpat_secret1"
+    )
+    assert code == 0
+    code, listed = cli("channel", "list")
+    assert [c["id"] for c in listed["channels"]] == [added["id"]]
+    assert "shpat_secret1" not in json.dumps(listed)
+    assert cli("channel", "add", "shopify", "--merchant", "Acme", "--shop", "evil.com", "--token", "t")[0] == 1
+    assert cli("channel", "import", "999")[0] == 1
