@@ -61,7 +61,7 @@ def entry_from_variant(node: Mapping[str, Any]) -> CatalogEntry:
         vendor=product.get("vendor") or "",
         tags=tuple(product.get("tags") or ()),
         price=money(node.get("price")),
-        options={o["name"]: o["value"] for o in node.get("selectedOptions") or []},
+        options=real_options({o["name"]: o["value"] for o in node.get("selectedOptions") or []}),
         quantity=available_quantity(inventory_item),
         policy=policy_of(raw_policy),
         raw_policy=raw_policy,
@@ -100,7 +100,7 @@ def entries_from_rest_product(product: Mapping[str, Any]) -> tuple[CatalogEntry,
                 sku=variant.get("sku") or None,
                 variant_title=variant.get("title") or "",
                 price=money(variant.get("price")),
-                options=options,
+                options=real_options(options),
                 quantity=None,
                 policy=policy_of(raw_policy),
                 raw_policy=raw_policy,
@@ -115,3 +115,8 @@ def split_tags(tags: object) -> tuple[str, ...]:
     if isinstance(tags, str):
         return tuple(t.strip() for t in tags.split(",") if t.strip())
     return tuple(str(t) for t in tags or ())
+
+
+def real_options(options: dict[str, str]) -> dict[str, str]:
+    """Drop the placeholder Shopify gives a product without options (Title: Default Title)."""
+    return {} if options == {"Title": "Default Title"} else options

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import secrets
 import threading
+import uuid
 import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -38,8 +39,8 @@ _ORDER_CREATE = parse(
 )
 _SET_QUANTITY = parse(
     """
-    mutation ExternalEdit($input: InventorySetQuantitiesInput!) {
-      inventorySetQuantities(input: $input) {
+    mutation ExternalEdit($input: InventorySetQuantitiesInput!, $key: String!) {
+      inventorySetQuantities(input: $input) @idempotent(key: $key) {
         userErrors { code field message }
       }
     }
@@ -178,7 +179,8 @@ class ShopifySandbox:
                             "changeFromQuantity": None,
                         }
                     ],
-                }
+                },
+                "key": str(uuid.uuid4()),
             },
         )
 
