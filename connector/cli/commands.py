@@ -9,6 +9,7 @@ from connector import migrate
 from connector.cli import channel_commands, sandbox_commands, sync_commands
 from connector.cli.context import Context, Outcome, whole_number
 from connector.errors import InvalidInput, NotFound
+from connector.models import utcnow
 from connector.services import catalog, ledger, merchants
 
 
@@ -107,7 +108,7 @@ def stock_change(args: argparse.Namespace, ctx: Context) -> Outcome:
     movement = ledger.Movement(
         args.sku, args.kind, quantity, ledger.manual_key(args.sku, args.ref), args.reason
     )
-    [result] = ledger.record(ctx.uow(), merchant_id, [movement])
+    [result] = ledger.record_and_propagate(ctx.uow(), merchant_id, [movement], utcnow())
     level = result.level
     data = {
         "sku": level.sku,

@@ -19,6 +19,7 @@ from adapters.base import ListingRef, Outcome, QuantityUpdate
 from adapters.errors import ChannelAuthFailed, ChannelError, ChannelThrottled
 from connector.db import UnitOfWork
 from connector.models import Channel, Item, Listing, Merchant, OutboxRow
+from connector.services import dispatch_states as states
 from connector.services.ledger import level_of
 
 LEASE = timedelta(seconds=60)
@@ -126,6 +127,9 @@ def dispatch_round(
                 break  # the rest would fail the same way; they stay pending for later
             continue
         _record(new_uow(), channel_id, batch, outcomes, now(), policy, rng, report)
+    if not any(e.startswith(("ChannelAuthFailed", "ChannelThrottled")) for e in report.errors):
+        states.send_states(new_uow, channel_id, port, now, policy=policy, rng=rng, report=report)
+        states.send_tags(new_uow, channel_id, port, now, policy=policy, rng=rng, report=report)
     return report
 
 
@@ -246,13 +250,13 @@ def _fail_all(uow, channel_id, batch, error: ChannelError, now, policy, rng, rep
         uow.commit()
 
 
-def _rows_of(uow: UnitOfWork, channel_id: int, batch: list[_Push]) -> dict[int, list[OutboxRow]]:
+def _rows_of(uow: UnitOfWork, channel_id: int, batch, kind: str = "quantity") -> dict[int, list[OutboxRow]]:
     """The in-flight rows each push covers (rows written after the plan stay for the next round)."""
     limits = {p.item_id: p.up_to_row for p in batch}
     found: dict[int, list[OutboxRow]] = {}
     query = select(OutboxRow).where(
         OutboxRow.channel_id == channel_id,
-        OutboxRow.kind == "quantity",
+        OutboxRow.kind == kind,
         OutboxRow.status == "in_flight",
         OutboxRow.item_id.in_(limits),
     )

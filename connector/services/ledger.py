@@ -56,6 +56,25 @@ def record(
     return results
 
 
+def record_and_propagate(
+    uow: UnitOfWork, merchant_id: int, movements: Sequence[Movement], now
+) -> list[Recorded]:
+    """Record movements and, in the same transaction, allocate arrivals to waiting backorders and
+    queue the storefront pushes that follow (what every stock change made by hand goes through)."""
+    from connector.services.backorders import after_stock_change
+
+    with uow:
+        results = apply(uow, merchant_id, movements)
+        changed = {r.level.sku for r in results if not r.replayed}
+        if changed:
+            ids = uow.session.scalars(
+                select(Item.id).where(Item.merchant_id == merchant_id, Item.sku.in_(changed))
+            )
+            after_stock_change(uow, merchant_id, list(ids), now)
+        uow.commit()
+    return results
+
+
 def apply(
     uow: UnitOfWork, merchant_id: int, movements: Sequence[Movement], *, allow_shortfall: bool = False
 ) -> list[Recorded]:

@@ -64,3 +64,65 @@ def retry_dead(uow: UnitOfWork, now: datetime, channel_id: int | None = None) ->
         statement.values(status="pending", attempts=0, last_error=None, next_attempt_at=now)
     )
     return result.rowcount or 0
+
+
+def enqueue_state(uow: UnitOfWork, merchant_id: int, item_ids: Iterable[int], now: datetime) -> int:
+    """Queue a backorder-state push for every active listing whose shown state should change."""
+    from connector.services.backorders import availability
+
+    ids = sorted(set(item_ids))
+    if not ids:
+        return 0
+    merchant = uow.session.get(Merchant, merchant_id)
+    query = (
+        select(Listing, Item)
+        .join(Item, Item.id == Listing.item_id)
+        .join(Channel, Channel.id == Listing.channel_id)
+        .where(Listing.merchant_id == merchant_id, Listing.item_id.in_(ids), Channel.status == "active")
+    )
+    wanted: dict[int, dict] = {}
+    rows = []
+    for listing, item in uow.session.execute(query):
+        if item.id not in wanted:
+            wanted[item.id] = shown_state(availability(uow, merchant, item, now))
+        # A listing we never pushed a state to shows the merchant's own setting: "in stock".
+        if (listing.last_pushed_state or {"status": "in_stock"}) != wanted[item.id]:
+            rows.append(
+                OutboxRow(
+                    merchant_id=merchant_id,
+                    channel_id=listing.channel_id,
+                    item_id=item.id,
+                    kind="backorder_state",
+                    payload=wanted[item.id],
+                )
+            )
+    uow.session.add_all(rows)
+    return len(rows)
+
+
+def shown_state(availability: dict) -> dict:
+    """The part of an item's availability a storefront shows as its backorder state."""
+    if availability["status"] == "in_stock":
+        return {"status": "in_stock"}
+    return {k: availability[k] for k in ("status", "wait_text", "expected_date")}
+
+
+def enqueue_ready_tags(uow: UnitOfWork, merchant_id: int, backorders) -> int:
+    """Tag the storefront order of each fully allocated backorder `backorder-ready`."""
+    from connector.models import Order, OrderLine
+
+    rows = []
+    for backorder in backorders:
+        line = uow.session.get(OrderLine, backorder.order_line_id)
+        order = uow.session.get(Order, line.order_id)
+        rows.append(
+            OutboxRow(
+                merchant_id=merchant_id,
+                channel_id=order.channel_id,
+                item_id=backorder.item_id,
+                kind="order_tag",
+                payload={"order_id": order.external_id, "tags": ["backorder-ready"]},
+            )
+        )
+    uow.session.add_all(rows)
+    return len(rows)

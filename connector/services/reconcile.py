@@ -17,8 +17,9 @@ from sqlalchemy import select
 from adapters.base import Channel as ChannelPort
 from adapters.base import ListingRef
 from connector.db import UnitOfWork
-from connector.models import Channel, InboxDelivery, Item, Listing, Merchant
-from connector.services import ledger, outbox
+from connector.models import Channel, InboxDelivery, Item, Listing, Merchant, utcnow
+from connector.services import ledger
+from connector.services.backorders import after_stock_change
 from connector.services.ledger import level_of
 
 READ_CHUNK = 250
@@ -111,4 +112,5 @@ def _compare(uow, merchant_id, channel_id, refs, seen, run, report: ReconcileRep
             to_push.add(item.id)
     if adjustments:
         ledger.apply(uow, merchant_id, adjustments)
-    outbox.enqueue_stock(uow, merchant_id, to_push)
+    # Stock raised on a storefront goes to waiting backorders first, like any arrival.
+    after_stock_change(uow, merchant_id, to_push, utcnow())

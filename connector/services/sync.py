@@ -25,8 +25,8 @@ from adapters.base import (
     StockChanged,
 )
 from connector.db import UnitOfWork
-from connector.models import Channel, Item, Listing, Order, OrderLine
-from connector.services import ledger, outbox
+from connector.models import Backorder, Channel, Item, Listing, Merchant, Order, OrderLine
+from connector.services import backorders, ledger
 
 # How long a storefront stock change waits for order deliveries that may explain it.
 EXPLAIN_GRACE = timedelta(seconds=10)
@@ -50,16 +50,16 @@ def apply_event(
 ) -> Applied:
     """Apply one event inside the caller's transaction."""
     if isinstance(event, OrderPlaced):
-        return _order_seen(uow, channel, event.order)
+        return _order_seen(uow, channel, event.order, now)
     if isinstance(event, OrderCancelled):
-        _order_seen(uow, channel, event.order)
-        return _order_cancelled(uow, channel, event.order, restock=event.restock)
+        _order_seen(uow, channel, event.order, now)
+        return _order_cancelled(uow, channel, event.order, restock=event.restock, now=now)
     if isinstance(event, OrderUpdated):
         if _is_stale(uow, channel, event.order):
             return Applied(f"order {event.order.order_id}: older than what we have, ignored")
-        seen = _order_seen(uow, channel, event.order)
+        seen = _order_seen(uow, channel, event.order, now)
         if event.order.cancelled:
-            return _order_cancelled(uow, channel, event.order, restock=True)
+            return _order_cancelled(uow, channel, event.order, restock=True, now=now)
         return seen
     if isinstance(event, StockChanged):
         return _stock_changed(uow, channel, event, received_at=received_at, now=now)
@@ -81,7 +81,7 @@ def order_line_key(channel: Channel, order_id: str, line_id: str) -> str:
     return f"{channel.kind}:{channel.address}:order:{order_id}:line:{line_id}"
 
 
-def _order_seen(uow: UnitOfWork, channel: Channel, info: OrderInfo) -> Applied:
+def _order_seen(uow: UnitOfWork, channel: Channel, info: OrderInfo, now: datetime) -> Applied:
     session = uow.session
     order = session.scalar(
         select(Order).where(Order.channel_id == channel.id, Order.external_id == info.order_id)
@@ -103,37 +103,43 @@ def _order_seen(uow: UnitOfWork, channel: Channel, info: OrderInfo) -> Applied:
     )
     session.add(order)
     session.flush()
-    movements, touched = [], set()
+    merchant = session.get(Merchant, channel.merchant_id)
+    touched, waiting = set(), 0
     for line in info.lines:
         item, listing = _item_for(uow, channel, line)
-        session.add(
-            OrderLine(
-                order_id=order.id,
-                item_id=item.id if item else None,
-                external_id=line.line_id,
-                sku=line.sku or "",
-                quantity=line.quantity,
-                quantity_committed=line.quantity if item else 0,
-            )
+        row = OrderLine(
+            order_id=order.id,
+            item_id=item.id if item else None,
+            external_id=line.line_id,
+            sku=line.sku or "",
+            quantity=line.quantity,
+            quantity_committed=line.quantity if item else 0,
         )
+        session.add(row)
+        session.flush()
         if item is None or line.quantity <= 0:
             continue
+        # Split before committing: what stock covers, what may wait, what was oversold in a race.
+        split = backorders.split_line(uow, merchant, item, line.quantity, now)
         key = order_line_key(channel, info.order_id, line.line_id)
-        movements.append(
-            ledger.Movement(item.sku, "commit", line.quantity, key, reason=f"order {info.number}")
-        )
+        # The storefront already sold every unit: all are committed, waiting ones included, so
+        # available goes below zero until stock arrives and covers them first.
+        movement = ledger.Movement(item.sku, "commit", line.quantity, key, reason=f"order {info.number}")
+        ledger.apply(uow, channel.merchant_id, [movement], allow_shortfall=True)
+        if split.waiting:
+            backorders.open_backorders(uow, merchant, item, row, split, now)
+            waiting += split.waiting
         touched.add(item.id)
         if listing is not None and listing.last_pushed_quantity is not None:
             listing.last_pushed_quantity -= line.quantity  # the storefront lowered its own number
-    if movements:
-        # The storefront already sold these units: record them even past availability (oversold shows
-        # as negative available, which the backorder rules turn into backorders).
-        ledger.apply(uow, channel.merchant_id, movements, allow_shortfall=True)
-        outbox.enqueue_stock(uow, channel.merchant_id, touched)
-    return Applied(f"order {info.order_id}: {len(movements)} line(s) committed")
+    if touched:
+        backorders.after_stock_change(uow, channel.merchant_id, touched, now)
+    return Applied(f"order {info.order_id}: {len(touched)} line(s) committed, {waiting} unit(s) waiting")
 
 
-def _order_cancelled(uow: UnitOfWork, channel: Channel, info: OrderInfo, *, restock: bool) -> Applied:
+def _order_cancelled(
+    uow: UnitOfWork, channel: Channel, info: OrderInfo, *, restock: bool, now: datetime
+) -> Applied:
     session = uow.session
     order = session.scalar(
         select(Order).where(Order.channel_id == channel.id, Order.external_id == info.order_id)
@@ -148,10 +154,12 @@ def _order_cancelled(uow: UnitOfWork, channel: Channel, info: OrderInfo, *, rest
         if line.item_id is None or open_units <= 0:
             continue
         item = session.get(Item, line.item_id)
+        never_here = _cancel_backorders(uow, line)  # waiting units were never on hand
         key = order_line_key(channel, info.order_id, line.external_id) + ":cancel"
         movements.append(ledger.Movement(item.sku, "release", open_units, key, reason="order cancelled"))
-        if not restock:
-            movements.append(ledger.Movement(item.sku, "adjust", -open_units, key + ":not-restocked"))
+        from_stock = min(open_units - never_here, item.on_hand)
+        if not restock and from_stock > 0:
+            movements.append(ledger.Movement(item.sku, "adjust", -from_stock, key + ":not-restocked"))
         line.quantity_committed, line.quantity_cancelled, line.status = 0, line.quantity, "cancelled"
         touched.add(item.id)
         listing = session.scalar(
@@ -161,8 +169,20 @@ def _order_cancelled(uow: UnitOfWork, channel: Channel, info: OrderInfo, *, rest
             listing.last_pushed_quantity += open_units  # the storefront restocked its own number
     if movements:
         ledger.apply(uow, channel.merchant_id, movements)
-        outbox.enqueue_stock(uow, channel.merchant_id, touched)
+        backorders.after_stock_change(uow, channel.merchant_id, touched, now)
     return Applied(f"order {info.order_id}: cancelled, {len(touched)} item(s) released")
+
+
+def _cancel_backorders(uow: UnitOfWork, line: OrderLine) -> int:
+    """Take a cancelled line's waiting units out of the queue; returns how many were waiting."""
+    waiting = 0
+    for row in uow.session.scalars(select(Backorder).where(Backorder.order_line_id == line.id)):
+        units = backorders.units_waiting(row)
+        if row.status == "waiting" and units > 0:
+            row.quantity_cancelled += units
+            row.status = "cancelled"
+            waiting += units
+    return waiting
 
 
 def _stock_changed(
@@ -189,7 +209,7 @@ def _stock_changed(
         [ledger.Movement(item.sku, "adjust", delta, key, reason="edited on storefront")],
     )
     listing.last_pushed_quantity = event.quantity
-    outbox.enqueue_stock(uow, channel.merchant_id, [item.id])
+    backorders.after_stock_change(uow, channel.merchant_id, [item.id], now)
     return Applied(f"{item.sku}: storefront edit of {delta:+d} recorded")
 
 

@@ -1,0 +1,255 @@
+"""Backorders in the database: order lines past stock, the queue, ETAs, allocation, storefront state.
+
+The ledger commits every unit an order takes, backordered ones included, so available goes below zero
+while units wait and arriving stock covers them first by simple arithmetic. The rows here say who is
+waiting, in which order, and until when.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from connector.db import UnitOfWork
+from connector.domain import eta as eta_rules
+from connector.domain.backorders import (
+    Backorder as QueuedUnits,
+)
+from connector.domain.backorders import (
+    BackorderPolicy,
+    LineSplit,
+    PolicyOverrides,
+    allocate_arrivals,
+    effective_policy,
+    split_order_line,
+    storefront_state,
+)
+from connector.domain.wait_text import render_wait_text
+from connector.models import AuditEntry, Backorder, IncomingStock, Item, Merchant, OrderLine, Supplier
+from connector.services.ledger import level_of
+
+
+def policy_of(item: Item, merchant: Merchant) -> BackorderPolicy:
+    """The item's effective policy: its own settings over the merchant's defaults."""
+    defaults = BackorderPolicy(
+        kind=merchant.backorder_policy,  # type: ignore[arg-type]
+        limit=merchant.backorder_limit if merchant.backorder_policy == "allow-up-to" else None,
+        lead_days=merchant.lead_days,
+        max_wait_days=merchant.max_wait_days,
+        handling_days=merchant.handling_days,
+        safety_stock=merchant.safety_stock,
+    )
+    own = PolicyOverrides(
+        kind=item.backorder_policy,  # type: ignore[arg-type]
+        limit=item.backorder_limit,
+        lead_days=item.lead_days,
+        max_wait_days=item.max_wait_days,
+        handling_days=item.handling_days,
+        safety_stock=item.safety_stock,
+    )
+    return effective_policy(own, defaults)
+
+
+def merchant_today(merchant: Merchant, now: datetime) -> date:
+    return now.astimezone(ZoneInfo(merchant.timezone)).date()
+
+
+def waiting_queue(uow: UnitOfWork, item_id: int) -> list[Backorder]:
+    """Waiting backorders of an item, oldest first."""
+    return list(
+        uow.session.scalars(
+            select(Backorder)
+            .where(Backorder.item_id == item_id, Backorder.status == "waiting")
+            .order_by(Backorder.created_at, Backorder.id)
+        )
+    )
+
+
+def units_waiting(backorder: Backorder) -> int:
+    return backorder.quantity - backorder.quantity_allocated - backorder.quantity_cancelled
+
+
+def split_line(uow: UnitOfWork, merchant: Merchant, item: Item, requested: int, now: datetime) -> LineSplit:
+    """How a new order line for `item` splits, given stock and the queue right now."""
+    waiting = sum(units_waiting(b) for b in waiting_queue(uow, item.id))
+    policy = policy_of(item, merchant)
+    wait_days = (next_eta(uow, merchant, item, now, waiting=waiting) - merchant_today(merchant, now)).days
+    return split_order_line(
+        requested, level_of(item, merchant).available, waiting, policy, expected_wait_days=wait_days
+    )
+
+
+def open_backorders(
+    uow: UnitOfWork, merchant: Merchant, item: Item, line: OrderLine, split: LineSplit, now: datetime
+) -> list[Backorder]:
+    """Rows for the waiting units of a line: within policy, and oversold ones flagged for support."""
+    rows = []
+    for units, oversold in ((split.backordered, False), (split.oversold, True)):
+        if units:
+            row = Backorder(
+                merchant_id=merchant.id,
+                item_id=item.id,
+                order_line_id=line.id,
+                quantity=units,
+                oversold=oversold,
+                created_at=now,
+            )
+            uow.session.add(row)
+            rows.append(row)
+    if split.oversold:
+        uow.session.add(
+            AuditEntry(
+                merchant_id=merchant.id,
+                actor="system",
+                action="backorder.oversold",
+                subject=f"item:{item.sku}",
+                details={"order_line": line.id, "units": split.oversold},
+            )
+        )
+    line.quantity_backordered = split.waiting
+    uow.session.flush()
+    return rows
+
+
+def allocate(uow: UnitOfWork, merchant: Merchant, item: Item, now: datetime) -> list[tuple[Backorder, int]]:
+    """Give stock that is now on hand to waiting backorders, strictly oldest first."""
+    queue = waiting_queue(uow, item.id)
+    waiting = sum(units_waiting(b) for b in queue)
+    if not waiting:
+        return []
+    # Units on hand that are not already promised to lines taken from stock can cover the queue.
+    free = item.on_hand - (item.committed - waiting)
+    if free <= 0:
+        return []
+    by_id = {b.id: b for b in queue}
+    arrival = allocate_arrivals([QueuedUnits(b.id, units_waiting(b)) for b in queue], min(free, waiting))
+    done = []
+    for allocation in arrival.allocations:
+        row = by_id[allocation.backorder_id]
+        row.quantity_allocated += allocation.units
+        if units_waiting(row) == 0:
+            row.status = "allocated"
+        done.append((row, allocation.units))
+        uow.session.add(
+            AuditEntry(
+                merchant_id=merchant.id,
+                actor="system",
+                action="backorder.allocated",
+                subject=f"backorder:{row.id}",
+                details={"units": allocation.units, "sku": item.sku, "at": now.isoformat()},
+            )
+        )
+    return done
+
+
+def supplier_delays(uow: UnitOfWork, merchant_id: int) -> dict[str, list[int]]:
+    """Each supplier's history: days late (negative when early) of every receipt so far."""
+    rows = uow.session.execute(
+        select(Supplier.name, IncomingStock.expected_date, IncomingStock.received_date)
+        .join(Supplier, Supplier.id == IncomingStock.supplier_id)
+        .where(IncomingStock.merchant_id == merchant_id, IncomingStock.received_date.is_not(None))
+    ).all()
+    history: dict[str, list[int]] = {}
+    for name, expected, received in rows:
+        history.setdefault(name, []).append((received - expected).days)
+    return history
+
+
+def _incoming(uow: UnitOfWork, item_id: int) -> list[eta_rules.IncomingStock]:
+    rows = uow.session.execute(
+        select(IncomingStock, Supplier.name)
+        .outerjoin(Supplier, Supplier.id == IncomingStock.supplier_id)
+        .where(IncomingStock.item_id == item_id, IncomingStock.status.in_(("open", "partial")))
+    ).all()
+    return [
+        eta_rules.IncomingStock(row.id, row.quantity - row.quantity_received, row.expected_date, name)
+        for row, name in rows
+        if row.quantity > row.quantity_received
+    ]
+
+
+def refresh_etas(uow: UnitOfWork, merchant: Merchant, item: Item, now: datetime) -> None:
+    """Recompute every waiting backorder's ETA; the promised date is kept from when it was ordered."""
+    queue = waiting_queue(uow, item.id)
+    if not queue:
+        return
+    policy = policy_of(item, merchant)
+    etas = eta_rules.expected_wait(
+        [QueuedUnits(b.id, units_waiting(b)) for b in queue],
+        _incoming(uow, item.id),
+        supplier_delays=supplier_delays(uow, merchant.id),
+        today=merchant_today(merchant, now),
+        lead_days=policy.lead_days,
+        handling_days=policy.handling_days,
+    )
+    by_id = {b.id: b for b in queue}
+    for estimate in etas:
+        row = by_id[estimate.backorder_id]
+        row.eta_date = estimate.ships_by
+        if row.promised_date is None:
+            row.promised_date = estimate.ships_by
+
+
+def next_eta(
+    uow: UnitOfWork, merchant: Merchant, item: Item, now: datetime, *, waiting: int | None = None
+) -> date:
+    """When a unit ordered now would ship."""
+    if waiting is None:
+        waiting = sum(units_waiting(b) for b in waiting_queue(uow, item.id))
+    policy = policy_of(item, merchant)
+    return eta_rules.next_unit_eta(
+        waiting,
+        _incoming(uow, item.id),
+        supplier_delays=supplier_delays(uow, merchant.id),
+        today=merchant_today(merchant, now),
+        lead_days=policy.lead_days,
+        handling_days=policy.handling_days,
+    )
+
+
+def availability(uow: UnitOfWork, merchant: Merchant, item: Item, now: datetime) -> dict:
+    """What shoppers should see for an item: status, and at zero the wait text and expected date."""
+    level = level_of(item, merchant)
+    waiting = sum(units_waiting(b) for b in waiting_queue(uow, item.id))
+    policy = policy_of(item, merchant)
+    today = merchant_today(merchant, now)
+    expected = next_eta(uow, merchant, item, now, waiting=waiting) if level.sellable <= 0 else None
+    wait_days = (expected - today).days if expected else None
+    state = storefront_state(level.sellable, waiting, policy, expected_wait_days=wait_days)
+    result = {"status": state, "available": level.sellable, "wait_text": None, "expected_date": None}
+    if state == "backorder" and expected is not None:
+        template = (merchant.settings or {}).get("wait_text_template")
+        style = (merchant.settings or {}).get("wait_text_style", "range")
+        result["wait_text"] = render_wait_text(
+            expected, today, locale=merchant.locale, template=template, style=style
+        )
+        result["expected_date"] = expected.isoformat()
+    return result
+
+
+def after_stock_change(uow: UnitOfWork, merchant_id: int, item_ids: Iterable[int], now: datetime) -> list:
+    """Allocate what arrived, refresh ETAs, and queue storefront pushes for these items."""
+    from connector.services import outbox
+
+    merchant = uow.session.get(Merchant, merchant_id)
+    allocated = []
+    ids = sorted(set(item_ids))
+    for item in uow.session.scalars(select(Item).where(Item.id.in_(ids)).order_by(Item.id)):
+        allocated += allocate(uow, merchant, item, now)
+        refresh_etas(uow, merchant, item, now)
+    outbox.enqueue_stock(uow, merchant_id, ids)
+    outbox.enqueue_state(uow, merchant_id, ids, now)
+    if allocated:
+        outbox.enqueue_ready_tags(
+            uow, merchant_id, [row for row, _ in allocated if row.status == "allocated"]
+        )
+    return allocated
+
+
+def overdue(today: date, backorder: Backorder, grace_days: int = 0) -> bool:
+    return backorder.promised_date is not None and today > backorder.promised_date + timedelta(
+        days=grace_days
+    )
