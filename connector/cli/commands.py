@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from connector import migrate
-from connector.cli import channel_commands, sandbox_commands, sync_commands
+from connector.cli import backorder_commands, channel_commands, sandbox_commands, sync_commands
 from connector.cli.context import Context, Outcome, whole_number
 from connector.errors import InvalidInput, NotFound
 from connector.models import utcnow
@@ -49,6 +49,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
     channel_commands.register(sub, common)
     sync_commands.register(sub, common)
+    backorder_commands.register(sub, common)
     sandbox_commands.register(sub, common)
 
     serve = sub.add_parser("serve", parents=[common], help="run the service on the embedded default")

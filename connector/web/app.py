@@ -18,7 +18,7 @@ from connector.db import UnitOfWork, make_engine, session_factory
 from connector.models import Channel
 from connector.settings import Settings
 from connector.storefronts import StorefrontCache
-from connector.web import health, problems, webhooks
+from connector.web import health, problems, storefront, webhooks
 
 log = logging.getLogger("connector.web")
 MAX_BODY_BYTES = 2 * 1024 * 1024
@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     problems.install(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(webhooks.bp)
+    app.register_blueprint(storefront.bp)
     _trace_requests(app)
     return app
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -40,3 +42,34 @@ def basic_auth_for_demo() -> tuple[str, str]:
     from connector.demo import WOO_SECRET as DEMO_SECRET
 
     return DEMO_KEY, DEMO_SECRET
+
+
+@pytest.fixture
+def demo(app, connector_url, settings, engine):
+    """The demo merchant with both sandbox stores connected, and a worker running."""
+    from connector.demo import start_demo
+    from connector.worker import Worker
+
+    services = app.extensions["backorder"]
+    stores = start_demo(settings, services.sessions, connector_url)
+    stop = threading.Event()
+    worker = Worker(
+        settings, engine, threads=2, wakeup=services.worker_wakeup, storefronts=services.storefronts
+    )
+    thread = worker.start(stop)
+    yield stores
+    stop.set()
+    services.wake_worker()
+    thread.join(timeout=10)
+    stores.stop()
+
+
+def eventually(check, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("not reached within the time allowed")
+        time.sleep(0.05)

@@ -1,41 +1,10 @@
 """The demo the way a merchant meets it: an order on the Shopify store lowers stock on the WooCommerce
 store within seconds, and an edit on the WooCommerce store reaches Shopify."""
 
-import threading
 import time
 
-import pytest
-
-from connector.demo import start_demo
 from connector.services import ledger
-from connector.worker import Worker
-
-
-@pytest.fixture
-def demo(app, connector_url, settings, engine):
-    services = app.extensions["backorder"]
-    stores = start_demo(settings, services.sessions, connector_url)
-    stop = threading.Event()
-    worker = Worker(
-        settings, engine, threads=2, wakeup=services.worker_wakeup, storefronts=services.storefronts
-    )
-    thread = worker.start(stop)
-    yield stores
-    stop.set()
-    services.wake_worker()
-    thread.join(timeout=10)
-    stores.stop()
-
-
-def eventually(check, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("not reached within the time allowed")
-        time.sleep(0.05)
+from tests.integration.conftest import eventually
 
 
 def test_an_order_on_shopify_reaches_woocommerce_within_seconds(demo, new_uow):
