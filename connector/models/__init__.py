@@ -1,5 +1,12 @@
 """SQLAlchemy 2 typed models. Schema changes go through Alembic migrations in connector/migrations."""
 
+from connector.models.access import (
+    ApiToken,
+    ComplianceRequest,
+    NotificationOptOut,
+    OAuthState,
+    PendingConnect,
+)
 from connector.models.base import Base, Money, UTCDateTime, utcnow
 from connector.models.catalog import Channel, Item, Listing, Merchant
 from connector.models.jobs import JobRun, apscheduler_jobs
@@ -8,11 +15,13 @@ from connector.models.orders import Backorder, Cancellation, Notification, Order
 from connector.models.stock import IncomingStock, StockMovement, Supplier
 
 __all__ = [
+    "ApiToken",
     "AuditEntry",
     "Backorder",
     "Base",
     "Cancellation",
     "Channel",
+    "ComplianceRequest",
     "InboxDelivery",
     "IncomingStock",
     "Item",
@@ -21,9 +30,12 @@ __all__ = [
     "Merchant",
     "Money",
     "Notification",
+    "NotificationOptOut",
+    "OAuthState",
     "Order",
     "OrderLine",
     "OutboxRow",
+    "PendingConnect",
     "StockMovement",
     "Supplier",
     "UTCDateTime",

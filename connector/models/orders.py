@@ -60,6 +60,11 @@ class Backorder(Base):
     oversold: Mapped[bool] = mapped_column(default=False)
     promised_date: Mapped[date | None] = mapped_column(Date)
     eta_date: Mapped[date | None] = mapped_column(Date)
+    # The ETA last told to the customer, so a move of a day or more is noticed and told once.
+    notified_eta_date: Mapped[date | None] = mapped_column(Date)
+    # Past the maximum wait, some merchants first ask whether the customer still wants to wait.
+    wait_confirm_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    wait_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
