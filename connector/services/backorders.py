@@ -74,12 +74,13 @@ def units_waiting(backorder: Backorder) -> int:
 
 def split_line(uow: UnitOfWork, merchant: Merchant, item: Item, requested: int, now: datetime) -> LineSplit:
     """How a new order line for `item` splits, given stock and the queue right now."""
-    waiting = sum(units_waiting(b) for b in waiting_queue(uow, item.id))
+    available = level_of(item, merchant).available
     policy = policy_of(item, merchant)
+    if requested <= available:  # the common case: stock covers it, no queue or ETA to look at
+        return split_order_line(requested, available, 0, policy)
+    waiting = sum(units_waiting(b) for b in waiting_queue(uow, item.id))
     wait_days = (next_eta(uow, merchant, item, now, waiting=waiting) - merchant_today(merchant, now)).days
-    return split_order_line(
-        requested, level_of(item, merchant).available, waiting, policy, expected_wait_days=wait_days
-    )
+    return split_order_line(requested, available, waiting, policy, expected_wait_days=wait_days)
 
 
 def open_backorders(
@@ -213,6 +214,8 @@ def next_eta(
 def availability(uow: UnitOfWork, merchant: Merchant, item: Item, now: datetime) -> dict:
     """What shoppers should see for an item: status, and at zero the wait text and expected date."""
     level = level_of(item, merchant)
+    if level.sellable > 0:  # in stock: nothing waits (arrivals cover the queue first), no text to show
+        return {"status": "in_stock", "available": level.sellable, "wait_text": None, "expected_date": None}
     waiting = sum(units_waiting(b) for b in waiting_queue(uow, item.id))
     policy = policy_of(item, merchant)
     today = merchant_today(merchant, now)
