@@ -64,7 +64,8 @@ def demo(app, connector_url, settings, engine):
     stores.stop()
 
 
-def eventually(check, timeout=10.0):
+def eventually(check, timeout=30.0):
+    """Poll until `check` holds. Generous on purpose: speed is measured by bench/, not asserted here."""
     deadline = time.monotonic() + timeout
     while True:
         value = check()

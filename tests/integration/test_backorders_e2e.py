@@ -71,8 +71,8 @@ def test_an_order_beyond_stock_waits_with_an_honest_date_then_stock_arrives(demo
     assert waiting.eta_date == day + timedelta(days=20 + 5 + 1)  # batch date + supplier lateness + handling
     assert waiting.promised_date == waiting.eta_date
 
-    eventually(lambda: shopify.variant(sku)["inventory_policy"] == "CONTINUE", timeout=2)
-    eventually(lambda: woo.product_by_sku(sku)["backorders"] == "notify", timeout=2)
+    eventually(lambda: shopify.variant(sku)["inventory_policy"] == "CONTINUE")
+    eventually(lambda: woo.product_by_sku(sku)["backorders"] == "notify")
     text = next(v for k, v in shopify.variant(sku)["metafields"].items() if k.endswith("wait_text"))
     assert text == "Ships in 3–4 weeks"
     assert text in woo_meta(woo.product_by_sku(sku)).values()
@@ -111,6 +111,6 @@ def test_allow_up_to_five_flips_both_stores_to_sold_out_when_the_sixth_would_wai
     eventually(lambda: woo.product_by_sku(sku)["stock_status"] == "onbackorder")
     eventually(lambda: shopify.variant(sku)["inventory_policy"] == "CONTINUE")
     assert shopify.place_order([(sku, 5)])["userErrors"] == []
-    eventually(lambda: woo.product_by_sku(sku)["stock_status"] == "outofstock", timeout=5)
-    eventually(lambda: shopify.variant(sku)["inventory_policy"] == "DENY", timeout=5)
+    eventually(lambda: woo.product_by_sku(sku)["stock_status"] == "outofstock")
+    eventually(lambda: shopify.variant(sku)["inventory_policy"] == "DENY")
     assert stock(new_uow, demo.merchant_id, sku)["backordered"] == 5
