@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, insert, literal, select, update
 
 from connector.db import UnitOfWork
 from connector.domain import eta as eta_rules
@@ -28,7 +28,17 @@ from connector.domain.backorders import (
     storefront_state,
 )
 from connector.domain.wait_text import render_wait_text
-from connector.models import AuditEntry, Backorder, IncomingStock, Item, Merchant, OrderLine, Supplier
+from connector.models import (
+    AuditEntry,
+    Backorder,
+    IncomingStock,
+    Item,
+    Merchant,
+    OrderLine,
+    Supplier,
+    UTCDateTime,
+    utcnow,
+)
 from connector.services.ledger import level_of
 
 
@@ -115,35 +125,108 @@ def open_backorders(
     return rows
 
 
-def allocate(uow: UnitOfWork, merchant: Merchant, item: Item, now: datetime) -> list[tuple[Backorder, int]]:
-    """Give stock that is now on hand to waiting backorders, strictly oldest first."""
-    queue = waiting_queue(uow, item.id)
-    waiting = sum(units_waiting(b) for b in queue)
-    if not waiting:
-        return []
+def allocate(uow: UnitOfWork, merchant: Merchant, item: Item, now: datetime) -> int:
+    """Give stock that is now on hand to waiting backorders, strictly oldest first; returns the units.
+
+    Lock (the caller holds the item's row), compute in memory, write in bulk: the statements issued do
+    not grow with the number of backorders served."""
+    queue = uow.session.execute(
+        select(
+            Backorder.id,
+            Backorder.created_at,
+            Backorder.quantity - Backorder.quantity_allocated - Backorder.quantity_cancelled,
+        )
+        .where(Backorder.item_id == item.id, Backorder.status == "waiting")
+        .order_by(Backorder.created_at, Backorder.id)
+    ).all()
+    waiting = sum(units for _, _, units in queue)
     # Units on hand that are not already promised to lines taken from stock can cover the queue.
     free = item.on_hand - (item.committed - waiting)
-    if free <= 0:
-        return []
-    by_id = {b.id: b for b in queue}
-    arrival = allocate_arrivals([QueuedUnits(b.id, units_waiting(b)) for b in queue], min(free, waiting))
-    done = []
-    for allocation in arrival.allocations:
-        row = by_id[allocation.backorder_id]
-        row.quantity_allocated += allocation.units
-        if units_waiting(row) == 0:
-            row.status = "allocated"
-        done.append((row, allocation.units))
-        uow.session.add(
-            AuditEntry(
-                merchant_id=merchant.id,
-                actor="system",
-                action="backorder.allocated",
-                subject=f"backorder:{row.id}",
-                details={"units": allocation.units, "sku": item.sku, "at": now.isoformat()},
-            )
+    if not waiting or free <= 0:
+        return 0
+    arrival = allocate_arrivals(
+        [QueuedUnits(i, units) for i, _, units in queue if units > 0], min(free, waiting)
+    )
+    served = {a.backorder_id: a.units for a in arrival.allocations}
+    position = {row_id: n for n, (row_id, _, _) in enumerate(queue)}
+    whole = {row_id for row_id, units in served.items() if units == queue[position[row_id]][2]}
+    if whole:
+        last = queue[max(position[row_id] for row_id in whole)]
+        up_to_last = (Backorder.created_at < last[1]) | (
+            (Backorder.created_at == last[1]) & (Backorder.id <= last[0])
         )
-    return done
+        covered = (Backorder.item_id == item.id) & (Backorder.status == "waiting") & up_to_last
+        _tag_ready_orders(uow, merchant.id, covered)
+        uow.session.execute(
+            update(Backorder)
+            .where(covered)
+            .values(quantity_allocated=Backorder.quantity - Backorder.quantity_cancelled, status="allocated")
+            .execution_options(synchronize_session=False)
+        )
+    for row_id, units in served.items():
+        if row_id not in whole:  # at most one: the last one served, partly
+            uow.session.execute(
+                update(Backorder)
+                .where(Backorder.id == row_id)
+                .values(quantity_allocated=Backorder.quantity_allocated + units)
+                .execution_options(synchronize_session=False)
+            )
+    total = sum(served.values())
+    uow.session.add(
+        AuditEntry(
+            merchant_id=merchant.id,
+            actor="system",
+            action="backorder.allocated",
+            subject=f"item:{item.sku}",
+            details={"units": total, "backorders": len(served), "fully": len(whole), "at": now.isoformat()},
+        )
+    )
+    uow.session.expire_all()  # rows loaded earlier in this transaction must see the bulk update
+    return total
+
+
+def _tag_ready_orders(uow: UnitOfWork, merchant_id: int, covered) -> None:
+    """Queue `backorder-ready` tags for the storefront orders of the backorders about to be allocated,
+    in one INSERT … SELECT."""
+    from connector.models import Order, OutboxRow
+
+    rows = (
+        select(
+            Order.merchant_id,
+            Order.channel_id,
+            Backorder.item_id,
+            literal("order_tag"),
+            func.json_object("order_id", Order.external_id, "tags", func.json_array("backorder-ready"))
+            if uow.session.get_bind().dialect.name == "sqlite"
+            else func.json_build_object(
+                "order_id", Order.external_id, "tags", func.json_build_array("backorder-ready")
+            ),
+            literal("pending"),
+            literal(0),
+            literal(utcnow(), UTCDateTime()),
+            literal(utcnow(), UTCDateTime()),
+        )
+        .select_from(Backorder)
+        .join(OrderLine, OrderLine.id == Backorder.order_line_id)
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(covered, Order.merchant_id == merchant_id)
+    )
+    uow.session.execute(
+        insert(OutboxRow).from_select(
+            [
+                "merchant_id",
+                "channel_id",
+                "item_id",
+                "kind",
+                "payload",
+                "status",
+                "attempts",
+                "next_attempt_at",
+                "created_at",
+            ],
+            rows,
+        )
+    )
 
 
 def supplier_delays(uow: UnitOfWork, merchant_id: int) -> dict[str, list[int]]:
@@ -233,22 +316,19 @@ def availability(uow: UnitOfWork, merchant: Merchant, item: Item, now: datetime)
     return result
 
 
-def after_stock_change(uow: UnitOfWork, merchant_id: int, item_ids: Iterable[int], now: datetime) -> list:
-    """Allocate what arrived, refresh ETAs, and queue storefront pushes for these items."""
+def after_stock_change(uow: UnitOfWork, merchant_id: int, item_ids: Iterable[int], now: datetime) -> int:
+    """Allocate what arrived (returns the units given to waiting backorders), refresh ETAs, and queue
+    storefront pushes for these items."""
     from connector.services import outbox
 
     merchant = uow.session.get(Merchant, merchant_id)
-    allocated = []
+    allocated = 0
     ids = sorted(set(item_ids))
-    for item in uow.session.scalars(select(Item).where(Item.id.in_(ids)).order_by(Item.id)):
+    for item in list(uow.session.scalars(select(Item).where(Item.id.in_(ids)).order_by(Item.id))):
         allocated += allocate(uow, merchant, item, now)
         refresh_etas(uow, merchant, item, now)
     outbox.enqueue_stock(uow, merchant_id, ids)
     outbox.enqueue_state(uow, merchant_id, ids, now)
-    if allocated:
-        outbox.enqueue_ready_tags(
-            uow, merchant_id, [row for row, _ in allocated if row.status == "allocated"]
-        )
     return allocated
 
 

@@ -105,7 +105,7 @@ def receive_incoming(uow: UnitOfWork, incoming_id: int, *, quantity: int | None,
             item.sku,
             units,
             row.quantity - row.quantity_received,
-            sum(n for _, n in allocated),
+            allocated,
             level.on_hand,
             level.available,
         )

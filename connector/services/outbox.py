@@ -105,24 +105,3 @@ def shown_state(availability: dict) -> dict:
     if availability["status"] == "in_stock":
         return {"status": "in_stock"}
     return {k: availability[k] for k in ("status", "wait_text", "expected_date")}
-
-
-def enqueue_ready_tags(uow: UnitOfWork, merchant_id: int, backorders) -> int:
-    """Tag the storefront order of each fully allocated backorder `backorder-ready`."""
-    from connector.models import Order, OrderLine
-
-    rows = []
-    for backorder in backorders:
-        line = uow.session.get(OrderLine, backorder.order_line_id)
-        order = uow.session.get(Order, line.order_id)
-        rows.append(
-            OutboxRow(
-                merchant_id=merchant_id,
-                channel_id=order.channel_id,
-                item_id=backorder.item_id,
-                kind="order_tag",
-                payload={"order_id": order.external_id, "tags": ["backorder-ready"]},
-            )
-        )
-    uow.session.add_all(rows)
-    return len(rows)

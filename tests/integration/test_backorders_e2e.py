@@ -89,6 +89,8 @@ def test_an_order_beyond_stock_waits_with_an_honest_date_then_stock_arrives(demo
     eventually(lambda: text not in woo_meta(woo.product_by_sku(sku)).values())
     with new_uow() as uow:
         assert uow.session.scalars(select(Backorder.status)).all() == ["allocated"]
+    # The waiting order is tagged on its store, ready to ship.
+    eventually(lambda: "backorder-ready" in shopify.orders[-1]["tags"])
 
 
 def test_with_deny_both_stores_sell_out_and_a_racing_order_is_recorded_as_oversold(demo, new_uow):
