@@ -152,3 +152,30 @@ def test_an_edit_made_on_the_storefront_becomes_a_ledger_adjustment_that_propaga
             select(Listing).where(Listing.channel_id == one, Listing.variant_id == "1")
         )
         assert listing.last_pushed_quantity == 9
+
+
+def test_two_orders_for_the_last_unit_processed_at_once_leave_exactly_one_waiting(new_uow, shop):
+    import threading
+
+    from connector.models import Backorder, Item
+    from connector.services import policy as policies
+
+    merchant, (one, two) = shop
+    ledger.record(new_uow(), merchant, [ledger.Movement("B", "set", 1, "count-b")])
+    policies.set_policy(new_uow(), merchant, "B", backorders="allow", now=NOW)
+    barrier = threading.Barrier(2)
+
+    def buy(channel_id, order_id):
+        barrier.wait()
+        apply(new_uow, channel_id, OrderPlaced(order(order_id, qty=1, sku="B", variant="2")))
+
+    threads = [threading.Thread(target=buy, args=args) for args in ((one, "A1"), (two, "B1"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    with new_uow() as uow:
+        waiting = uow.session.scalars(select(Backorder)).all()
+        item = uow.session.scalar(select(Item).where(Item.sku == "B"))
+    assert [row.quantity for row in waiting] == [1]
+    assert (item.on_hand, item.committed) == (1, 2)

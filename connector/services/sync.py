@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from adapters.base import (
+    AppUninstalled,
+    ComplianceRequest,
     Event,
     Ignored,
     OrderCancelled,
@@ -26,7 +28,7 @@ from adapters.base import (
 )
 from connector.db import UnitOfWork
 from connector.models import Backorder, Channel, Item, Listing, Merchant, Order, OrderLine
-from connector.services import backorders, ledger
+from connector.services import backorders, ledger, lifecycle
 
 # How long a storefront stock change waits for order deliveries that may explain it.
 EXPLAIN_GRACE = timedelta(seconds=10)
@@ -65,6 +67,10 @@ def apply_event(
         return _stock_changed(uow, channel, event, received_at=received_at, now=now)
     if isinstance(event, Ignored):
         return Applied(f"ignored: {event.reason}")
+    if isinstance(event, AppUninstalled):
+        return Applied(lifecycle.app_uninstalled(uow, channel, event, now=now))
+    if isinstance(event, ComplianceRequest):
+        return Applied(lifecycle.compliance_request(uow, channel, event, now=now))
     return Applied(f"no action for {type(event).__name__}")
 
 
@@ -119,7 +125,9 @@ def _order_seen(uow: UnitOfWork, channel: Channel, info: OrderInfo, now: datetim
         session.flush()
         if item is None or line.quantity <= 0:
             continue
-        # Split before committing: what stock covers, what may wait, what was oversold in a race.
+        # Lock the item, then split before committing: what stock covers, what may wait, what was
+        # oversold in a race. Two workers taking orders for the last unit must not both see it free.
+        item = session.get(Item, item.id, with_for_update=uow.locks_rows, populate_existing=True)
         split = backorders.split_line(uow, merchant, item, line.quantity, now)
         key = order_line_key(channel, info.order_id, line.line_id)
         # The storefront already sold every unit: all are committed, waiting ones included, so
