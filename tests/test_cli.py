@@ -128,11 +128,21 @@ def test_sync_operations_report_in_json(cli, shop):
 
 def test_channels_are_added_listed_and_never_show_secrets(cli, shop, capsys):
     code, added = cli(
-        "channel", "add", "shopify", "--merchant", "Acme", "--shop", "acme.myshopify.com", "--token", "shpat_secret1"
+        "channel",
+        "add",
+        "shopify",
+        "--merchant",
+        "Acme",
+        "--shop",
+        "acme.myshopify.com",
+        "--token",
+        "shpat_secret1",
     )
     assert code == 0
     code, listed = cli("channel", "list")
     assert [c["id"] for c in listed["channels"]] == [added["id"]]
     assert "shpat_secret1" not in json.dumps(listed)
-    assert cli("channel", "add", "shopify", "--merchant", "Acme", "--shop", "evil.com", "--token", "t")[0] == 1
+    assert (
+        cli("channel", "add", "shopify", "--merchant", "Acme", "--shop", "evil.com", "--token", "t")[0] == 1
+    )
     assert cli("channel", "import", "999")[0] == 1

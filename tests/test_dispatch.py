@@ -15,6 +15,8 @@ from tests.factories import merchant_with_items
 from tests.fakes import FakeStorefront, entry
 
 KEY = "8Xv0H4W3mvy0lLDWZ-x4sWw3u9w9VQk1wM1a3D7pH5c="
+
+
 class Clock:
     """Test time, a minute ahead of the real time the rows were stamped with when written."""
 
