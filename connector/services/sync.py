@@ -15,8 +15,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from adapters.base import (
-    AppUninstalled,
-    ComplianceRequest,
     Event,
     Ignored,
     OrderCancelled,
@@ -28,7 +26,7 @@ from adapters.base import (
 )
 from connector.db import UnitOfWork
 from connector.models import Backorder, Channel, Item, Listing, Merchant, Order, OrderLine
-from connector.services import backorders, ledger, lifecycle
+from connector.services import backorders, ledger
 
 # How long a storefront stock change waits for order deliveries that may explain it.
 EXPLAIN_GRACE = timedelta(seconds=10)
@@ -67,10 +65,6 @@ def apply_event(
         return _stock_changed(uow, channel, event, received_at=received_at, now=now)
     if isinstance(event, Ignored):
         return Applied(f"ignored: {event.reason}")
-    if isinstance(event, AppUninstalled):
-        return Applied(lifecycle.app_uninstalled(uow, channel, event, now=now))
-    if isinstance(event, ComplianceRequest):
-        return Applied(lifecycle.compliance_request(uow, channel, event, now=now))
     return Applied(f"no action for {type(event).__name__}")
 
 
