@@ -146,3 +146,24 @@ def test_channels_are_added_listed_and_never_show_secrets(cli, shop, capsys):
         cli("channel", "add", "shopify", "--merchant", "Acme", "--shop", "evil.com", "--token", "t")[0] == 1
     )
     assert cli("channel", "import", "999")[0] == 1
+
+
+def test_backorder_policy_and_incoming_stock_from_the_command_line(cli, shop):
+    assert cli("policy", "set", "MUG", "--merchant", "Acme", "--backorders", "allow-up-to:3")[1][
+        "backorders"
+    ] == ("allow-up-to:3")
+    assert cli("policy", "set", "MUG", "--merchant", "Acme", "--backorders", "sometimes")[0] == 1
+    code, defaults = cli(
+        "policy", "defaults", "--merchant", "Acme", "--backorders", "allow", "--lead-days", "10"
+    )
+    assert (code, defaults["backorders"], defaults["lead_days"]) == (0, "allow", 10)
+    code, added = cli(
+        "incoming", "add", "MUG", "4", "--merchant", "Acme", "--eta", "2099-01-31", "--supplier", "S"
+    )
+    assert code == 0
+    assert cli("incoming", "add", "MUG", "4", "--merchant", "Acme", "--eta", "31/01/2099")[0] == 1
+    code, receipt = cli("incoming", "receive", str(added["id"]), "--qty", "3")
+    assert (code, receipt["received"], receipt["remaining"], receipt["on_hand"]) == (0, 3, 1, 3)
+    assert cli("incoming", "receive", str(added["id"]), "--qty", "5")[0] == 1
+    assert cli("incoming", "receive", str(added["id"]))[1]["remaining"] == 0
+    assert cli("incoming", "receive", str(added["id"]))[0] == 1

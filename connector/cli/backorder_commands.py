@@ -25,6 +25,11 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     set_.add_argument("--handling-days")
     set_.add_argument("--safety-stock")
     set_.set_defaults(handler=policy_set)
+    defaults = pol.add_parser("defaults", parents=[common], help="set the merchant's defaults for every item")
+    defaults.add_argument("--merchant", required=True)
+    for option in ("--backorders", "--lead-days", "--max-wait-days", "--handling-days", "--safety-stock"):
+        defaults.add_argument(option)
+    defaults.set_defaults(handler=policy_defaults)
 
     inc = sub.add_parser("incoming", help="stock on its way").add_subparsers(
         dest="incoming_command", required=True
@@ -68,6 +73,27 @@ def policy_set(args: argparse.Namespace, ctx: Context) -> Outcome:
         **numbers,
     )
     return Outcome(result, "  ".join(f"{k}={v}" for k, v in result.items()))
+
+
+def policy_defaults(args: argparse.Namespace, ctx: Context) -> Outcome:
+    numbers = _numbers(args)
+    if args.backorders is None and all(v is None for v in numbers.values()):
+        raise InvalidInput(
+            "nothing to set: give --backorders, --lead-days, --max-wait-days, --handling-days or --safety-stock"
+        )
+    result = policy.set_merchant_defaults(
+        ctx.uow(), _merchant(ctx, args.merchant), backorders=args.backorders, now=utcnow(), **numbers
+    )
+    return Outcome(result, "  ".join(f"{k}={v}" for k, v in result.items()))
+
+
+def _numbers(args: argparse.Namespace) -> dict[str, int | None]:
+    return {
+        name: whole_number(getattr(args, name), f"--{name.replace('_', '-')}")
+        if getattr(args, name)
+        else None
+        for name in ("lead_days", "max_wait_days", "handling_days", "safety_stock")
+    }
 
 
 def incoming_add(args: argparse.Namespace, ctx: Context) -> Outcome:
