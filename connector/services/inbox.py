@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters.base import Channel as ChannelPort
 from adapters.base import WebhookDelivery
@@ -25,32 +26,33 @@ MAX_ATTEMPTS = 5
 def record(uow: UnitOfWork, channel: Channel, delivery: WebhookDelivery, *, status: str = "received") -> bool:
     """Store a verified delivery; False when it was already stored (a duplicate or a retry)."""
     key = f"{channel.id}:{delivery.topic}:{delivery.dedupe_key}"
+    values = {
+        "merchant_id": channel.merchant_id,
+        "channel_id": channel.id,
+        "platform": channel.kind,
+        "topic": delivery.topic,
+        "dedupe_key": key[:300],
+        "headers": {k: v for k, v in delivery.headers.items() if k.lower().startswith(("x-", "content-"))},
+        "body": delivery.body,
+        "status": status,
+    }
     with uow:
-        if uow.session.scalar(
-            select(InboxDelivery.id).where(
-                InboxDelivery.platform == channel.kind, InboxDelivery.dedupe_key == key
-            )
-        ):
-            return False
-        uow.session.add(
-            InboxDelivery(
-                merchant_id=channel.merchant_id,
-                channel_id=channel.id,
-                platform=channel.kind,
-                topic=delivery.topic,
-                dedupe_key=key[:300],
-                headers={
-                    k: v for k, v in delivery.headers.items() if k.lower().startswith(("x-", "content-"))
-                },
-                body=delivery.body,
-                status=status,
-            )
-        )
-        try:
-            uow.commit()
-        except IntegrityError:  # the same delivery, stored by a concurrent request a moment ago
-            return False
-    return True
+        # One statement: no window between a read and the write, no IntegrityError to recover from
+        # when the same delivery arrives twice at once; a duplicate simply returns no row.
+        connection = uow.session.connection()
+        stored = connection.execute(_insert_unless_stored(connection.dialect.name), values).first()
+        uow.commit()
+    return stored is not None
+
+
+@functools.cache
+def _insert_unless_stored(dialect: str):
+    # Built once per dialect: building and cache-keying it for every delivery cost more than running it.
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = InboxDelivery.__table__
+    return (
+        insert(table).on_conflict_do_nothing(index_elements=["platform", "dedupe_key"]).returning(table.c.id)
+    )
 
 
 @dataclass
