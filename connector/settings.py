@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from cryptography.fernet import Fernet
 from sqlalchemy.engine import make_url
@@ -113,6 +114,8 @@ class Settings:
         password = make_url(self.database_url).password
         if password:
             values.append(str(password))
+        if self.smtp_url and urlsplit(self.smtp_url).password:
+            values.append(unquote(urlsplit(self.smtp_url).password or ""))
         return [v for v in values if v]
 
     @property
