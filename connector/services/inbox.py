@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters.base import Channel as ChannelPort
@@ -16,7 +16,7 @@ from adapters.base import WebhookDelivery
 from adapters.errors import WebhookRejected
 from connector.db import UnitOfWork
 from connector.errors import ConnectorError
-from connector.models import Channel, InboxDelivery
+from connector.models import Channel, InboxDelivery, utcnow
 from connector.services.sync import Deferred, apply_event
 
 log = logging.getLogger(__name__)
@@ -25,6 +25,21 @@ MAX_ATTEMPTS = 5
 
 def record(uow: UnitOfWork, channel: Channel, delivery: WebhookDelivery, *, status: str = "received") -> bool:
     """Store a verified delivery; False when it was already stored (a duplicate or a retry)."""
+    with uow:
+        stored = _store(uow.session.connection(), channel, delivery, status)
+        uow.commit()
+    return stored
+
+
+def record_direct(
+    engine: Engine, channel: Channel, delivery: WebhookDelivery, *, status: str = "received"
+) -> bool:
+    """`record` on a bare connection: the intake's hot path, without an ORM session per request."""
+    with engine.begin() as connection:
+        return _store(connection, channel, delivery, status)
+
+
+def _store(connection: Connection, channel: Channel, delivery: WebhookDelivery, status: str) -> bool:
     key = f"{channel.id}:{delivery.topic}:{delivery.dedupe_key}"
     values = {
         "merchant_id": channel.merchant_id,
@@ -35,14 +50,13 @@ def record(uow: UnitOfWork, channel: Channel, delivery: WebhookDelivery, *, stat
         "headers": {k: v for k, v in delivery.headers.items() if k.lower().startswith(("x-", "content-"))},
         "body": delivery.body,
         "status": status,
+        "attempts": 0,
+        "received_at": utcnow(),
+        "process_after": utcnow(),
     }
-    with uow:
-        # One statement: no window between a read and the write, no IntegrityError to recover from
-        # when the same delivery arrives twice at once; a duplicate simply returns no row.
-        connection = uow.session.connection()
-        stored = connection.execute(_insert_unless_stored(connection.dialect.name), values).first()
-        uow.commit()
-    return stored is not None
+    # One statement: no window between a read and the write, no IntegrityError to recover from when the
+    # same delivery arrives twice at once; a duplicate simply returns no row.
+    return connection.execute(_insert_unless_stored(connection.dialect.name), values).first() is not None
 
 
 @functools.cache

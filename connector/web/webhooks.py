@@ -7,6 +7,8 @@ redirect (WooCommerce counts a redirect as delivered and the body would be lost)
 from __future__ import annotations
 
 import logging
+import threading
+import time
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import select
@@ -27,41 +29,96 @@ def shopify() -> Response:
     shop = (request.headers.get(SHOP_HEADER) or "").strip().lower()
     if not shop:
         return error_response(401, f"missing {SHOP_HEADER}")
-    with _services().uow() as uow:
-        channel = uow.session.scalar(
-            select(Channel).where(Channel.kind == "shopify", Channel.address == shop)
-        )
+
+    def load(uow):
+        return uow.session.scalar(select(Channel).where(Channel.kind == "shopify", Channel.address == shop))
+
+    channel = _directory().find(("shopify", shop), load)
     if channel is None:
         return error_response(401, "no channel is connected for this shop")
-    return _intake(channel)
+    return _intake(channel, reload=lambda: _directory().find(("shopify", shop), load, fresh=True))
 
 
 @bp.post("/webhooks/woocommerce/<int:channel_id>")
 def woocommerce(channel_id: int) -> Response:
-    with _services().uow() as uow:
-        channel = uow.session.get(Channel, channel_id)
+    def load(uow):
+        return uow.session.get(Channel, channel_id)
+
+    channel = _directory().find(("woocommerce", channel_id), load)
     if channel is None or channel.kind != "woocommerce":
         return error_response(404, f"no WooCommerce channel {channel_id}")
-    return _intake(channel)
+    return _intake(channel, reload=lambda: _directory().find(("woocommerce", channel_id), load, fresh=True))
 
 
-def _intake(channel: Channel) -> Response:
+def _intake(channel: Channel, reload=None) -> Response:
     services = _services()
     body = request.get_data(cache=False)
+    headers = dict(request.headers)
     try:
-        port = services.storefront(channel, for_verification=True)
-        delivery: WebhookDelivery = port.verify_webhook(dict(request.headers), body)
+        delivery = _verify(services, channel, headers, body)
     except WebhookRejected as rejected:
-        log.warning("webhook for channel %s refused (%s): %s", channel.id, rejected.status, rejected)
-        return error_response(rejected.status, str(rejected))
+        fresh = reload() if reload is not None else None
+        # A snapshot may predate a new webhook secret: check once more against the stored row.
+        if fresh is None or fresh is channel:
+            log.warning("webhook for channel %s refused (%s): %s", channel.id, rejected.status, rejected)
+            return error_response(rejected.status, str(rejected))
+        channel = fresh
+        try:
+            delivery = _verify(services, channel, headers, body)
+        except WebhookRejected as again:
+            log.warning("webhook for channel %s refused (%s): %s", channel.id, again.status, again)
+            return error_response(again.status, str(again))
     if delivery.topic == "ping":
         return Response("", status=200)
     status = "received" if channel.status == "active" else "ignored"
-    stored = inbox.record(services.uow(), channel, delivery, status=status)
+    stored = inbox.record_direct(services.engine, channel, delivery, status=status)
     if stored and status == "received":
         services.wake_worker()
     return jsonify(accepted=True, duplicate=not stored)
 
 
+def _verify(services, channel: Channel, headers: dict, body: bytes) -> WebhookDelivery:
+    return services.storefront(channel, for_verification=True).verify_webhook(headers, body)
+
+
 def _services():
     return current_app.extensions["backorder"]
+
+
+class ChannelDirectory:
+    """Channel rows as the intake last read them, kept for a few seconds per process.
+
+    A burst of deliveries for one store costs one lookup, not one each. The price: a disconnect or a new
+    webhook secret reaches the intake up to SNAPSHOT_SECONDS later (a delivery in that window is still
+    verified with the secret it was signed with, and the worker re-reads the channel before acting)."""
+
+    SNAPSHOT_SECONDS = 5.0
+    MAX_ENTRIES = 10_000
+
+    def __init__(self, services):
+        self._services = services
+        self._rows: dict[tuple, tuple[float, Channel]] = {}
+        self._lock = threading.Lock()
+
+    def find(self, key: tuple, load, *, fresh: bool = False) -> Channel | None:
+        """The channel for `key`, from a snapshot younger than SNAPSHOT_SECONDS unless `fresh`."""
+        now = time.monotonic()
+        with self._lock:
+            kept = self._rows.get(key)
+        if kept is not None and kept[0] > now and not fresh:
+            return kept[1]
+        with self._services.uow() as uow:
+            channel = load(uow)
+        if channel is not None:  # unknown stores are not remembered: made-up names cannot fill memory
+            with self._lock:
+                if len(self._rows) >= self.MAX_ENTRIES:
+                    self._rows.clear()
+                self._rows[key] = (now + self.SNAPSHOT_SECONDS, channel)
+        return channel
+
+
+def _directory() -> ChannelDirectory:
+    directory = current_app.extensions.get("backorder_channels")
+    if directory is None:
+        directory = current_app.extensions.setdefault("backorder_channels", ChannelDirectory(_services()))
+    return directory
