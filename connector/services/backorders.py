@@ -319,7 +319,7 @@ def availability(uow: UnitOfWork, merchant: Merchant, item: Item, now: datetime)
 def after_stock_change(uow: UnitOfWork, merchant_id: int, item_ids: Iterable[int], now: datetime) -> int:
     """Allocate what arrived (returns the units given to waiting backorders), refresh ETAs, and queue
     storefront pushes for these items."""
-    from connector.services import outbox
+    from connector.services import outbox, substitute_lists
 
     merchant = uow.session.get(Merchant, merchant_id)
     allocated = 0
@@ -328,6 +328,7 @@ def after_stock_change(uow: UnitOfWork, merchant_id: int, item_ids: Iterable[int
         allocated += allocate(uow, merchant, item, now)
         refresh_etas(uow, merchant, item, now)
     outbox.enqueue_stock(uow, merchant_id, ids)
+    substitute_lists.enqueue_substitutes(uow, merchant_id, ids, now)  # before states: reads the last one
     outbox.enqueue_state(uow, merchant_id, ids, now)
     return allocated
 

@@ -20,10 +20,12 @@ from adapters.errors import ChannelAuthFailed, ChannelError, ChannelThrottled
 from connector.db import UnitOfWork
 from connector.models import Channel, Item, Listing, Merchant, OutboxRow
 from connector.services import dispatch_states as states
+from connector.services.dispatch_substitutes import send_substitutes
 from connector.services.ledger import level_of
 
 LEASE = timedelta(seconds=60)
 MAX_ROWS_PER_ROUND = 10_000
+NOT_FOUND_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,7 @@ def dispatch_round(
     if not any(e.startswith(("ChannelAuthFailed", "ChannelThrottled")) for e in report.errors):
         states.send_states(new_uow, channel_id, port, now, policy=policy, rng=rng, report=report)
         states.send_tags(new_uow, channel_id, port, now, policy=policy, rng=rng, report=report)
+        send_substitutes(new_uow, channel_id, port, now, policy=policy, rng=rng, report=report)
     return report
 
 
@@ -226,7 +229,7 @@ def _record(uow, channel_id, batch, outcomes: list[Outcome], now, policy, rng, r
                     policy,
                     rng,
                     report,
-                    permanent=outcome.status == "not_found",
+                    permanent=_gone(outcome, rows.get(push.item_id, [])),
                 )
         uow.commit()
 
@@ -281,6 +284,12 @@ def _retry_later(
         report.dead += 1
     else:
         report.failed += 1
+
+
+def _gone(outcome: Outcome, rows: list[OutboxRow]) -> bool:
+    """Not found three times running: the listing is gone from the store. Once could be a glitch (a
+    re-read that failed, a store mid-import), and parking a live row as dead would stop its pushes."""
+    return outcome.status == "not_found" and any(row.attempts + 1 >= NOT_FOUND_ATTEMPTS for row in rows)
 
 
 def _batch_key(channel_id: int, batch: list[_Push]) -> str:

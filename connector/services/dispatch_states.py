@@ -77,7 +77,7 @@ def _plan_states(uow, channel_id: int, now) -> list[_StatePush]:
 
 def send_states(new_uow, channel_id: int, port, now, *, policy, rng, report) -> None:
     """Push each item's current backorder state, in the largest batches the storefront takes."""
-    from connector.services.dispatch import _retry_later, _rows_of
+    from connector.services.dispatch import _gone, _retry_later, _rows_of
 
     plan = _plan_states(new_uow(), channel_id, now())
     for start in range(0, len(plan), port.max_state_batch):
@@ -126,7 +126,7 @@ def send_states(new_uow, channel_id: int, port, now, *, policy, rng, report) -> 
                         policy,
                         rng,
                         report,
-                        permanent=outcome.status == "not_found",
+                        permanent=_gone(outcome, rows.get(push.item_id, [])),
                     )
             uow.commit()
 

@@ -6,6 +6,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import select
 
 from connector.models import Channel, Item, Merchant, utcnow
+from connector.services import substitutes
 from connector.services.backorders import availability
 from connector.web.problems import error_response
 
@@ -30,7 +31,9 @@ def get_availability() -> Response:
             return _public(error_response(404, f"no item {sku!r} on channel {channel_ref}"))
         merchant = uow.session.get(Merchant, channel.merchant_id)
         shown = availability(uow, merchant, item, utcnow())
-    response = jsonify(sku=sku, **shown, substitutes=[])
+        waiting = shown["status"] != "in_stock"
+        offered = substitutes.for_storefront(uow, merchant, item, channel.id) if waiting else []
+    response = jsonify(sku=sku, **shown, substitutes=offered)
     response.headers["Cache-Control"] = f"public, max-age={CACHE_SECONDS}"
     return _public(response)
 
