@@ -26,7 +26,7 @@ def open_storefront(
 
         return ShopifyChannel(
             channel.address,
-            credentials["token"],
+            credentials.get("token", ""),  # discarded on uninstall; verification needs only the secret
             api_url=channel.api_url,
             api_version=settings.shopify_api_version,
             location_id=channel.location_id,

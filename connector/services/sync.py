@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from adapters.base import (
+    AppUninstalled,
+    ComplianceRequest,
     Event,
     Ignored,
     OrderCancelled,
@@ -26,7 +28,7 @@ from adapters.base import (
 )
 from connector.db import UnitOfWork
 from connector.models import Backorder, Channel, Item, Listing, Merchant, Order, OrderLine
-from connector.services import backorders, ledger
+from connector.services import backorders, ledger, lifecycle
 
 # How long a storefront stock change waits for order deliveries that may explain it.
 EXPLAIN_GRACE = timedelta(seconds=10)
@@ -65,6 +67,10 @@ def apply_event(
         return _stock_changed(uow, channel, event, received_at=received_at, now=now)
     if isinstance(event, Ignored):
         return Applied(f"ignored: {event.reason}")
+    if isinstance(event, AppUninstalled):
+        return Applied(lifecycle.app_uninstalled(uow, channel, event, now=now))
+    if isinstance(event, ComplianceRequest):
+        return Applied(lifecycle.compliance_request(uow, channel, event, now=now))
     return Applied(f"no action for {type(event).__name__}")
 
 
@@ -143,9 +149,9 @@ def _order_cancelled(
     uow: UnitOfWork, channel: Channel, info: OrderInfo, *, restock: bool, now: datetime
 ) -> Applied:
     session = uow.session
-    order = session.scalar(
-        select(Order).where(Order.channel_id == channel.id, Order.external_id == info.order_id)
-    )
+    # Locked: a support cancellation of some lines of this order may be running at the same moment.
+    query = select(Order).where(Order.channel_id == channel.id, Order.external_id == info.order_id)
+    order = session.scalar(query.with_for_update() if uow.locks_rows else query)
     if order.status == "cancelled":
         return Applied(f"order {info.order_id}: already cancelled")
     order.status = "cancelled"
