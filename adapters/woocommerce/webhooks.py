@@ -88,7 +88,9 @@ def _dedupe_key(headers: Mapping[str, str], topic: str, body: bytes) -> str:
         or resource.get("date_modified")
         or headers.get("x-wc-webhook-delivery-id", "")
     )
-    return f"woocommerce:{webhook_id}:{topic}:{resource_id}:{version}"
+    # date_modified has one-second resolution: two changes in one second differ only in their bodies.
+    digest = hashlib.sha256(body).hexdigest()[:16]
+    return f"woocommerce:{webhook_id}:{topic}:{resource_id}:{version}:{digest}"
 
 
 def parse(delivery: WebhookDelivery) -> list[Event]:

@@ -6,7 +6,16 @@ import argparse
 from pathlib import Path
 
 from connector import migrate
-from connector.cli import backorder_commands, channel_commands, sandbox_commands, sync_commands
+from connector.cli import (
+    backorder_commands,
+    channel_commands,
+    keys_commands,
+    notify_commands,
+    sandbox_commands,
+    substitute_commands,
+    support_commands,
+    sync_commands,
+)
 from connector.cli.context import Context, Outcome, whole_number
 from connector.errors import InvalidInput, NotFound
 from connector.models import utcnow
@@ -51,6 +60,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     sync_commands.register(sub, common)
     backorder_commands.register(sub, common)
     sandbox_commands.register(sub, common)
+    notify_commands.register(sub, common)
+    keys_commands.register(sub, common)
+    support_commands.register(sub, common)
+    substitute_commands.register(sub, common)
 
     serve = sub.add_parser("serve", parents=[common], help="run the service on the embedded default")
     serve.add_argument("--host", default="127.0.0.1")

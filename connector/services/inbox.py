@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 
 from adapters.base import Channel as ChannelPort
 from adapters.base import WebhookDelivery
@@ -119,6 +120,13 @@ def _process_one(uow: UnitOfWork, delivery_id: int, port_for, now: datetime, rep
         except Deferred as wait:
             uow.rollback()
             _mark(uow, delivery_id, process_after=wait.until)
+            report.deferred += 1
+            return
+        except IntegrityError:
+            # Another worker recorded the same order a moment ago (orders/create and orders/updated
+            # processed at once): try again shortly, when this delivery will find it.
+            uow.rollback()
+            _mark(uow, delivery_id, process_after=now + timedelta(seconds=1))
             report.deferred += 1
             return
         except (WebhookRejected, ConnectorError, ValueError, KeyError) as error:

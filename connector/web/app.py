@@ -18,7 +18,13 @@ from connector.db import UnitOfWork, make_engine, session_factory
 from connector.models import Channel
 from connector.settings import Settings
 from connector.storefronts import StorefrontCache
+from connector.web import api as support_api
+from connector.web import compliance as compliance_webhooks
+from connector.web import customer as customer_pages
 from connector.web import health, problems, storefront, webhooks
+from connector.web import install as install_routes
+from connector.web import ratelimit as rate_limits
+from connector.web import unsubscribe as unsubscribe_pages
 
 log = logging.getLogger("connector.web")
 MAX_BODY_BYTES = 2 * 1024 * 1024
@@ -62,6 +68,12 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.register_blueprint(health.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(storefront.bp)
+    app.register_blueprint(unsubscribe_pages.bp)
+    app.register_blueprint(support_api.bp)
+    app.register_blueprint(customer_pages.bp)
+    app.register_blueprint(rate_limits.bp)
+    app.register_blueprint(install_routes.bp)
+    app.register_blueprint(compliance_webhooks.bp)
     _trace_requests(app)
     return app
 
