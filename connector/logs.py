@@ -22,6 +22,8 @@ _SECRET_SHAPES = [
         r"(?i)((?:password|secret|token|api_key|consumer_key|consumer_secret)[\"']?\s*[=:]\s*[\"']?)[^\s\"'&,;]+"
     ),
     re.compile(r"(://[^:/@\s]+:)[^@\s]+(@)"),
+    # One-time install values in query strings (OAuth code, state, HMAC; wc-auth's user_id).
+    re.compile(r"(?i)([?&](?:code|state|hmac|user_id|token)=)[^&\s\"']+"),
     # Customer addresses are personal data: never in a log line (query strings, messages).
     re.compile(r"[A-Za-z0-9._%+-]+(?:@|%40)[A-Za-z0-9.-]+\.[A-Za-z]{2,}"),
 ]

@@ -60,3 +60,15 @@ def test_production_logs_are_json_lines_with_a_request_id(tmp_path, database_url
     request_line = next(line for line in lines if "/healthz" in line["message"])
     assert request_line["request_id"] == "req-42"
     assert "k" * 40 not in stream.getvalue()
+
+
+def test_one_time_install_values_and_customer_addresses_are_masked():
+    stream = capture(production=False)
+    logging.getLogger("test").info(
+        '"GET /shopify/callback?code=abc123code&hmac=ffee&shop=a.myshopify.com&state=n0nce HTTP/1.1" 302 '
+        "and /api/v1/orders?email=ann%40example.com for ann@example.com"
+    )
+    text = stream.getvalue()
+    for value in ("abc123code", "ffee", "n0nce", "ann%40example.com", "ann@example.com"):
+        assert value not in text
+    assert "shop=a.myshopify.com" in text
