@@ -1,4 +1,4 @@
-"""`backorder serve` (web and worker in one process, the embedded default) and `backorder worker`."""
+"""`backorder serve` (web, worker and clock in one process, the embedded default) and `backorder worker`."""
 
 from __future__ import annotations
 
@@ -32,6 +32,9 @@ def serve(
         settings, engine, threads=2, wakeup=services.worker_wakeup, storefronts=services.storefronts
     )
     worker_thread = worker.start(stop)
+    from connector.clock import start_scheduler
+
+    scheduler = start_scheduler(engine)  # the clock's jobs, in this one process
     server = make_server(host, port, app, threaded=True)
     log.info("serving on http://%s:%d", host, server.server_port)
     _stop_on_sigterm(server, stop)
@@ -58,6 +61,7 @@ def serve(
         pass
     finally:
         stop.set()
+        scheduler.shutdown(wait=False)
         services.wake_worker()
         if demo_stores is not None:
             server.shutdown()
