@@ -67,7 +67,10 @@ def refresh_all_etas(rt: Runtime) -> dict:
                     # Lock the items as the ledger does (id order), so this never allocates the same
                     # units as an order or a receipt changing them at the same moment.
                     uow.session.scalars(
-                        select(Item.id).where(Item.id.in_(chunk)).order_by(Item.id).with_for_update()
+                        select(Item.id)
+                        .where(Item.id.in_(chunk))
+                        .order_by(Item.id)
+                        .with_for_update(key_share=True)
                     ).all()
                     after_stock_change(uow, merchant_id, chunk, rt.now())
                     uow.commit()

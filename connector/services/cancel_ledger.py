@@ -22,7 +22,7 @@ from connector.services.sync import order_line_key
 def release_cancelled(uow: UnitOfWork, row: Cancellation, now: datetime) -> dict[str, Any]:
     """Release what `row` cancelled on the storefront; returns what was done, for the audit log."""
     session = uow.session
-    order = session.get(Order, row.order_id, with_for_update=True)
+    order = session.get(Order, row.order_id, with_for_update={"key_share": True})
     channel = session.get(Channel, order.channel_id)
     response = row.storefront_response or {}
     whole = bool((response.get("answer") or {}).get("cancelled_whole_order"))
@@ -68,7 +68,9 @@ def _lock_items(uow: UnitOfWork, row: Cancellation) -> None:
     whole queue). Only ids are selected, so no Item with stale totals sits in the session."""
     ids = sorted({int(p["item_id"]) for p in row.lines or [] if p.get("item_id")})
     if ids:
-        uow.session.execute(select(Item.id).where(Item.id.in_(ids)).order_by(Item.id).with_for_update())
+        uow.session.execute(
+            select(Item.id).where(Item.id.in_(ids)).order_by(Item.id).with_for_update(key_share=True)
+        )
 
 
 def _dequeue(uow: UnitOfWork, line: OrderLine, units: int) -> int:

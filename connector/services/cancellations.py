@@ -192,7 +192,7 @@ def _claim_once(new_uow: Callable[[], UnitOfWork], command: CancelCommand, now: 
 
 
 def _locked_order(uow: UnitOfWork, command: CancelCommand) -> Order:
-    order = uow.session.get(Order, command.order_id, with_for_update=True)
+    order = uow.session.get(Order, command.order_id, with_for_update={"key_share": True})
     if order is None or order.merchant_id != command.merchant_id:
         raise NotFound(f"no order {command.order_id}")
     return order

@@ -143,10 +143,11 @@ def backordered_quantity(uow: UnitOfWork, item_id: int) -> int:
 
 
 def _lock_items(uow: UnitOfWork, merchant_id: int, skus: set[str]) -> dict[str, Item]:
-    # A fixed order (by id) so two transactions locking the same items cannot deadlock.
+    # A fixed order (by id) so two transactions locking the same items cannot deadlock; FOR NO KEY
+    # UPDATE so foreign-key checks of rows inserted in the same transactions (order lines) never wait.
     query = select(Item).where(Item.merchant_id == merchant_id, Item.sku.in_(skus)).order_by(Item.id)
     # populate_existing: an Item read earlier in this transaction must take the totals read under the lock.
-    locked = query.with_for_update().execution_options(populate_existing=True)
+    locked = query.with_for_update(key_share=True).execution_options(populate_existing=True)
     items = {item.sku: item for item in uow.session.scalars(locked)}
     missing = sorted(skus - items.keys())
     if missing:

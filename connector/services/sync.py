@@ -127,7 +127,7 @@ def _order_seen(uow: UnitOfWork, channel: Channel, info: OrderInfo, now: datetim
             continue
         # Lock the item, then split before committing: what stock covers, what may wait, what was
         # oversold in a race. Two workers taking orders for the last unit must not both see it free.
-        item = session.get(Item, item.id, with_for_update=uow.locks_rows, populate_existing=True)
+        item = session.get(Item, item.id, with_for_update=_row_lock(uow), populate_existing=True)
         split = backorders.split_line(uow, merchant, item, line.quantity, now)
         key = order_line_key(channel, info.order_id, line.line_id)
         # The storefront already sold every unit: all are committed, waiting ones included, so
@@ -151,7 +151,7 @@ def _order_cancelled(
     session = uow.session
     # Locked: a support cancellation of some lines of this order may be running at the same moment.
     query = select(Order).where(Order.channel_id == channel.id, Order.external_id == info.order_id)
-    order = session.scalar(query.with_for_update() if uow.locks_rows else query)
+    order = session.scalar(query.with_for_update(key_share=True) if uow.locks_rows else query)
     if order.status == "cancelled":
         return Applied(f"order {info.order_id}: already cancelled")
     order.status = "cancelled"
@@ -179,6 +179,12 @@ def _order_cancelled(
         ledger.apply(uow, channel.merchant_id, movements)
         backorders.after_stock_change(uow, channel.merchant_id, touched, now)
     return Applied(f"order {info.order_id}: cancelled, {len(touched)} item(s) released")
+
+
+def _row_lock(uow: UnitOfWork):
+    # FOR NO KEY UPDATE: inserting an order line takes a key-share lock on its item (the foreign key);
+    # a plain FOR UPDATE would wait on that and deadlock two orders for the same item.
+    return {"key_share": True} if uow.locks_rows else False
 
 
 def _cancel_backorders(uow: UnitOfWork, line: OrderLine) -> int:
