@@ -57,6 +57,8 @@ class OutboxRow(Base):
 
 Index("ix_inbox_due", InboxDelivery.status, InboxDelivery.process_after)
 Index("ix_outbox_channel_status", OutboxRow.channel_id, OutboxRow.status, OutboxRow.next_attempt_at)
+# Substitute lists and state pushes look up an item's latest rows of a kind after every stock change.
+Index("ix_outbox_item_kind", OutboxRow.merchant_id, OutboxRow.kind, OutboxRow.item_id)
 
 
 class AuditEntry(Base):
