@@ -54,46 +54,31 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 def policy_set(args: argparse.Namespace, ctx: Context) -> Outcome:
-    numbers = {
-        name: whole_number(getattr(args, name), f"--{name.replace('_', '-')}")
-        if getattr(args, name)
-        else None
-        for name in ("lead_days", "max_wait_days", "handling_days", "safety_stock")
-    }
-    if args.backorders is None and all(v is None for v in numbers.values()):
-        raise InvalidInput(
-            "nothing to set: give --backorders, --lead-days, --max-wait-days, --handling-days or --safety-stock"
-        )
-    result = policy.set_policy(
-        ctx.uow(),
-        _merchant(ctx, args.merchant),
-        args.sku,
-        backorders=args.backorders,
-        now=utcnow(),
-        **numbers,
-    )
+    changes = _changes(args)
+    result = policy.set_policy(ctx.uow(), _merchant(ctx, args.merchant), args.sku, now=utcnow(), **changes)
     return Outcome(result, "  ".join(f"{k}={v}" for k, v in result.items()))
 
 
 def policy_defaults(args: argparse.Namespace, ctx: Context) -> Outcome:
-    numbers = _numbers(args)
-    if args.backorders is None and all(v is None for v in numbers.values()):
-        raise InvalidInput(
-            "nothing to set: give --backorders, --lead-days, --max-wait-days, --handling-days or --safety-stock"
-        )
-    result = policy.set_merchant_defaults(
-        ctx.uow(), _merchant(ctx, args.merchant), backorders=args.backorders, now=utcnow(), **numbers
-    )
+    changes = _changes(args)
+    result = policy.set_merchant_defaults(ctx.uow(), _merchant(ctx, args.merchant), now=utcnow(), **changes)
     return Outcome(result, "  ".join(f"{k}={v}" for k, v in result.items()))
 
 
-def _numbers(args: argparse.Namespace) -> dict[str, int | None]:
-    return {
+def _changes(args: argparse.Namespace) -> dict:
+    """The policy settings given on the command line; at least one is required."""
+    changes = {
         name: whole_number(getattr(args, name), f"--{name.replace('_', '-')}")
         if getattr(args, name)
         else None
-        for name in ("lead_days", "max_wait_days", "handling_days", "safety_stock")
+        for name in policy.NUMBERS
     }
+    changes["backorders"] = args.backorders
+    if all(v is None for v in changes.values()):
+        raise InvalidInput(
+            "nothing to set: give --backorders, --lead-days, --max-wait-days, --handling-days or --safety-stock"
+        )
+    return changes
 
 
 def incoming_add(args: argparse.Namespace, ctx: Context) -> Outcome:

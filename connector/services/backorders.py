@@ -42,9 +42,9 @@ from connector.models import (
 from connector.services.ledger import level_of
 
 
-def policy_of(item: Item, merchant: Merchant) -> BackorderPolicy:
-    """The item's effective policy: its own settings over the merchant's defaults."""
-    defaults = BackorderPolicy(
+def merchant_defaults(merchant: Merchant) -> BackorderPolicy:
+    """The policy every item of this merchant follows unless it sets its own."""
+    return BackorderPolicy(
         kind=merchant.backorder_policy,  # type: ignore[arg-type]
         limit=merchant.backorder_limit if merchant.backorder_policy == "allow-up-to" else None,
         lead_days=merchant.lead_days,
@@ -52,6 +52,11 @@ def policy_of(item: Item, merchant: Merchant) -> BackorderPolicy:
         handling_days=merchant.handling_days,
         safety_stock=merchant.safety_stock,
     )
+
+
+def policy_of(item: Item, merchant: Merchant) -> BackorderPolicy:
+    """The item's effective policy: its own settings over the merchant's defaults."""
+    defaults = merchant_defaults(merchant)
     own = PolicyOverrides(
         kind=item.backorder_policy,  # type: ignore[arg-type]
         limit=item.backorder_limit,
