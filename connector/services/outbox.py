@@ -21,12 +21,6 @@ def enqueue_stock(uow: UnitOfWork, merchant_id: int, item_ids: Iterable[int]) ->
     if not ids:
         return 0
     merchant = uow.session.get(Merchant, merchant_id)
-    query = (
-        select(Listing, Item)
-        .join(Item, Item.id == Listing.item_id)
-        .join(Channel, Channel.id == Listing.channel_id)
-        .where(Listing.merchant_id == merchant_id, Listing.item_id.in_(ids), Channel.status == "active")
-    )
     rows = [
         OutboxRow(
             merchant_id=merchant_id,
@@ -35,7 +29,7 @@ def enqueue_stock(uow: UnitOfWork, merchant_id: int, item_ids: Iterable[int]) ->
             kind="quantity",
             payload={"quantity": level_of(item, merchant).sellable},
         )
-        for listing, item in uow.session.execute(query)
+        for listing, item in _active_listings(uow, merchant_id, ids)
     ]
     uow.session.add_all(rows)
     return len(rows)
@@ -66,6 +60,16 @@ def retry_dead(uow: UnitOfWork, now: datetime, channel_id: int | None = None) ->
     return result.rowcount or 0
 
 
+def _active_listings(uow: UnitOfWork, merchant_id: int, item_ids: list[int]):
+    """(listing, item) for every listing of these items on an active channel."""
+    return uow.session.execute(
+        select(Listing, Item)
+        .join(Item, Item.id == Listing.item_id)
+        .join(Channel, Channel.id == Listing.channel_id)
+        .where(Listing.merchant_id == merchant_id, Listing.item_id.in_(item_ids), Channel.status == "active")
+    )
+
+
 def enqueue_state(uow: UnitOfWork, merchant_id: int, item_ids: Iterable[int], now: datetime) -> int:
     """Queue a backorder-state push for every active listing whose shown state should change."""
     from connector.services.backorders import availability
@@ -74,15 +78,9 @@ def enqueue_state(uow: UnitOfWork, merchant_id: int, item_ids: Iterable[int], no
     if not ids:
         return 0
     merchant = uow.session.get(Merchant, merchant_id)
-    query = (
-        select(Listing, Item)
-        .join(Item, Item.id == Listing.item_id)
-        .join(Channel, Channel.id == Listing.channel_id)
-        .where(Listing.merchant_id == merchant_id, Listing.item_id.in_(ids), Channel.status == "active")
-    )
     wanted: dict[int, dict] = {}
     rows = []
-    for listing, item in uow.session.execute(query):
+    for listing, item in _active_listings(uow, merchant_id, ids):
         if item.id not in wanted:
             wanted[item.id] = shown_state(availability(uow, merchant, item, now))
         # A listing we never pushed a state to shows the merchant's own setting: "in stock".
