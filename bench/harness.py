@@ -279,9 +279,11 @@ class World:
             failed = uow.session.scalar(
                 select(func.count()).select_from(InboxDelivery).where(InboxDelivery.status == "failed")
             )
-            dead = uow.session.scalar(
-                select(func.count()).select_from(OutboxRow).where(OutboxRow.status == "dead")
-            )
+            dead = uow.session.execute(
+                select(OutboxRow.kind, OutboxRow.channel_id, OutboxRow.attempts, OutboxRow.last_error).where(
+                    OutboxRow.status == "dead"
+                )
+            ).all()
         ledger = self.ledger()
         return {
             "orders_placed": len(self.placed),
@@ -292,7 +294,11 @@ class World:
             "oversold_skus": sum(1 for on_hand, committed in ledger.values() if committed > on_hand),
             "store_mismatches": len(self.mismatches()),
             "failed_deliveries": int(failed),
-            "dead_pushes": int(dead),
+            "dead_pushes": len(dead),
+            "dead_reasons": [
+                f"{kind} on channel {channel} after {attempts}: {error}"
+                for kind, channel, attempts, error in dead
+            ][:5],
         }
 
     def stop(self) -> None:

@@ -47,6 +47,7 @@ class FakeStorefront(FakeCatalog):
         super().__init__(list(entries), **kwargs)
         self.quantities: dict[str, int] = {}
         self.calls: list[list] = []
+        self.keys: list[str] = []
         self.fail_refs: set[str] = set()
         self.raise_next: list[Exception] = []
 
@@ -56,6 +57,7 @@ class FakeStorefront(FakeCatalog):
         if self.raise_next:
             raise self.raise_next.pop(0)
         self.calls.append(list(updates))
+        self.keys.append(idempotency_key)
         outcomes = []
         for update in updates:
             if update.ref.variant_id in self.fail_refs:

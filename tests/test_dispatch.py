@@ -108,6 +108,21 @@ def test_a_failed_item_is_retried_later_and_the_rest_are_done(new_uow, world):
     assert store.quantities["2"] == 11 and not rows(new_uow, "pending")
 
 
+def test_a_refused_push_goes_out_again_under_a_new_idempotency_key(new_uow, world):
+    # Shopify answers a replayed key with its first answer: a retry under the same key would be
+    # refused (stale) again, round after round, until the row was parked dead.
+    merchant, channel, store = world
+    change(new_uow, merchant, "S1", "receive", 1, "a")
+    store.fail_refs = {"1"}
+    clock = Clock()
+    run(new_uow, channel, store, clock)
+    store.fail_refs = set()
+    clock.now += timedelta(seconds=5)
+    run(new_uow, channel, store, clock)
+    assert len(store.keys) == 2 and store.keys[0] != store.keys[1]
+    assert store.quantities["1"] == 11 and not rows(new_uow, "pending")
+
+
 def test_a_storefront_that_keeps_failing_parks_rows_as_dead_until_retried(new_uow, world):
     merchant, channel, store = world
     change(new_uow, merchant, "S1", "receive", 1, "a")

@@ -119,7 +119,7 @@ def dispatch_round(
             report.errors.append("lease lost to another worker; stopping this round")
             break
         updates = [QuantityUpdate(p.ref, p.quantity, p.expected) for p in batch]
-        key = _batch_key(channel_id, batch)
+        key = _batch_key(channel_id, batch, now())
         report.sent += len(batch)
         try:
             outcomes = port.set_quantities(updates, idempotency_key=key)
@@ -292,8 +292,13 @@ def _gone(outcome: Outcome, rows: list[OutboxRow]) -> bool:
     return outcome.status == "not_found" and any(row.attempts + 1 >= NOT_FOUND_ATTEMPTS for row in rows)
 
 
-def _batch_key(channel_id: int, batch: list[_Push]) -> str:
+def _batch_key(channel_id: int, batch: list[_Push], sent_at: datetime) -> str:
+    """One key per batch and round. The adapter's own retries of a call inside the round replay it; a
+    later round sends under a new one, because Shopify answers a replayed key with its first answer, and
+    a refusal (a stale quantity) replayed would fail every retry. Compare-and-set on every quantity
+    keeps a resend after an unknown outcome from applying twice."""
     digest = hashlib.sha256(
-        ";".join(f"{p.item_id}:{p.quantity}:{p.up_to_row}" for p in batch).encode()
+        ";".join(f"{p.item_id}:{p.quantity}:{p.expected}:{p.up_to_row}" for p in batch).encode()
+        + sent_at.isoformat().encode()
     ).hexdigest()[:32]
     return f"backorder:{channel_id}:{digest}"
