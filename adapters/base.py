@@ -15,6 +15,7 @@ from typing import Literal, Protocol, runtime_checkable
 # What the storefront does at zero: refuse (sold out) or keep selling (backorder).
 InventoryPolicy = Literal["deny", "allow"]
 OutcomeStatus = Literal["ok", "not_found", "failed"]
+DiscountKind = Literal["percentage", "fixed_amount"]
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,29 @@ class CancelResult:
     storefront_reference: str = ""  # job id or refund id, for the audit log
 
 
+@dataclass(frozen=True)
+class DiscountCodeRequest:
+    """A single-use discount code to create, for one customer (the apology for a late backorder).
+
+    `value` is a percentage (10 = 10 %) or an amount in the shop's currency. The same `code` sent again
+    must not make a second discount: a code the storefront already has is answered as existing."""
+
+    code: str
+    kind: DiscountKind
+    value: Decimal
+    title: str
+    starts_at: datetime
+    ends_at: datetime | None = None
+    customer_email: str | None = None  # WooCommerce restricts the coupon to it; Shopify needs an id
+
+
+@dataclass(frozen=True)
+class DiscountCode:
+    code: str  # as the storefront keeps it (WooCommerce lowercases coupon codes)
+    reference: str  # the discount's GID or the coupon's id, for the audit trail
+    created: bool  # False: it was there already (a repeat after an unknown outcome)
+
+
 # Platform-neutral webhook events.
 
 
@@ -242,6 +266,8 @@ class Channel(Protocol):
     def add_order_note(self, order_id: str, note: str, *, customer_visible: bool) -> None: ...
 
     def tag_order(self, order_id: str, tags: Sequence[str]) -> None: ...
+
+    def create_discount_code(self, request: DiscountCodeRequest) -> DiscountCode: ...
 
     def register_webhooks(self, address: str) -> list[str]: ...
 

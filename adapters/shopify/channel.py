@@ -18,6 +18,8 @@ from adapters.base import (
     CancelRequest,
     CancelResult,
     CatalogPage,
+    DiscountCode,
+    DiscountCodeRequest,
     Event,
     ListingRef,
     OrderInfo,
@@ -27,7 +29,7 @@ from adapters.base import (
     WebhookDelivery,
 )
 from adapters.errors import NotFoundOnChannel, NotSupportedByChannel, OutcomeUnknown, RejectedByChannel
-from adapters.shopify import documents, inventory, webhooks
+from adapters.shopify import discounts, documents, inventory, webhooks
 from adapters.shopify.catalog import available_quantity, entry_from_variant
 from adapters.shopify.ids import gid
 from adapters.shopify.listing import ListingWriter
@@ -299,6 +301,11 @@ class ShopifyChannel:
         order_id = gid("Order", order_id)
         result = self._run("tags_add", {"id": order_id, "tags": list(tags)})["tagsAdd"]
         self._raise_user_errors(result.get("userErrors"), f"tag {order_id}")
+
+    def create_discount_code(self, request: DiscountCodeRequest) -> DiscountCode:
+        """A single-use amount-off code (`discountCodeBasicCreate`); the same code again is found, not
+        made twice. Needs the `write_discounts` scope."""
+        return discounts.create(self._transport, self._raise_user_errors, request)
 
     def _order_summary(self, order_id: str) -> dict[str, Any]:
         order = self._run("order_summary", {"id": order_id})["order"]

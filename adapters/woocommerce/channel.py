@@ -16,6 +16,8 @@ from adapters.base import (
     CancelRequest,
     CancelResult,
     CatalogPage,
+    DiscountCode,
+    DiscountCodeRequest,
     Event,
     ListingRef,
     OrderInfo,
@@ -26,7 +28,7 @@ from adapters.base import (
 )
 from adapters.errors import ChannelError
 
-from . import orders, registration, webhooks
+from . import coupons, orders, registration, webhooks
 from .batch import MAX_BATCH, BatchItem, BatchWriter, OnTimeout
 from .catalog import CatalogReader
 from .mapping import order_info
@@ -217,6 +219,11 @@ class WooCommerceChannel:
         """WooCommerce orders have no tags: they live in the `_backorder_tags` meta, read back into
         OrderInfo.tags. A meta value is a set we can rewrite; notes would pile up in the order's history."""
         orders.tag(self._transport, order_id, tags)
+
+    def create_discount_code(self, request: DiscountCodeRequest) -> DiscountCode:
+        """A single-use coupon restricted to the customer's email; the same code again is found, not
+        made twice."""
+        return coupons.create(self._transport, request)
 
     # Webhooks
 

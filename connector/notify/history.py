@@ -47,6 +47,7 @@ def describe(n: Notification) -> dict[str, Any]:
         "send_after": n.send_after.isoformat() if n.send_after else None,
         "sent_at": n.sent_at.isoformat() if n.sent_at else None,
         "delivery_log": payload.get("delivery_log", []),
+        "discount": payload.get("discount"),  # an apology's code: created, or why it was not
     }
 
 

@@ -8,7 +8,7 @@ language is adding a folder. Dates and money are always formatted in the merchan
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
@@ -16,7 +16,7 @@ from typing import Any
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_percent
 from jinja2 import Environment, FileSystemLoader, TemplateNotFound, select_autoescape
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -110,10 +110,28 @@ def _context(payload: dict[str, Any], *, shop: str, locale: Locale, links: Links
         "refunded_amount": _money(payload.get("refunded_amount"), payload.get("currency"), locale),
         "reason": payload.get("reason"),
         "discount_code": payload.get("discount_code"),
+        **_discount_terms(payload.get("discount"), locale),
         "confirm_url": payload.get("confirm_url"),
         "cancel_url": links.cancel_url,
         "unsubscribe_url": links.unsubscribe_url,
     }
+
+
+def _discount_terms(discount: Any, locale: Locale) -> dict[str, str | None]:
+    """An apology code's percentage (a fixed amount is in the shop's currency, which we do not know
+    here, so it is left to the code) and its last day."""
+    terms = discount if isinstance(discount, dict) else {}
+    percent = None
+    if terms.get("type") == "percentage":
+        try:
+            percent = format_percent(Decimal(str(terms.get("value"))) / 100, locale=locale)
+        except InvalidOperation:
+            percent = None
+    try:
+        expires = datetime.fromisoformat(str(terms.get("expires_at"))).date()
+    except ValueError:
+        expires = None
+    return {"discount_percent": percent, "discount_expires": _long(expires, locale)}
 
 
 def order_label(number: Any) -> str:

@@ -7,7 +7,8 @@ up again when the lease ends, so a crash can mean one repeat, never a loss.
 
 A failure is retried with exponential backoff (1 minute doubling, at most 6 hours apart) up to
 MAX_ATTEMPTS; a permanent one (no template, a recipient the server refuses for good) fails at once.
-Each attempt is kept in the payload's `delivery_log`, next to `attempts` and `last_error`.
+Each attempt is kept in the payload's `delivery_log`, next to `attempts` and `last_error`. An apology
+whose merchant offers a discount code gets the code made on the storefront first (apology.py).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from adapters.errors import ChannelError
 from connector.db import UnitOfWork
 from connector.errors import ConnectorError
 from connector.models import Backorder, Channel, Merchant, Notification, Order
+from connector.notify import apology
 from connector.notify.optout import is_opted_out, unsubscribe_url
 from connector.notify.render import Links, Rendered, RenderError, render
 from connector.notify.smtp import MailNotConfigured, MailRejected, SmtpMailer, SmtpTarget
@@ -83,6 +85,7 @@ class Prepared:
     fallback: str | None = None  # why an order note goes by email instead
     skip: str | None = None
     broken: str | None = None  # cannot be built: fail without retrying
+    discount_due: bool = False  # an apology whose discount code must be settled first (apology.py)
 
 
 def send_pending(
@@ -120,8 +123,12 @@ def claim(new_uow: Callable[[], UnitOfWork], now: datetime, limit: int) -> list[
 
 
 def _send_one(new_uow, sender: Sender, mailer: Mailer, notification_id: int, now: datetime) -> str:
-    with new_uow() as uow:
-        prepared = _prepare(uow, sender, uow.session.get(Notification, notification_id), now)
+    prepared = _prepared(new_uow, sender, notification_id, now)
+    if prepared.discount_due:
+        held = apology.settle(new_uow, sender.storefronts, sender.settings.secret_key, notification_id, now)
+        if held:
+            return _finish(new_uow, prepared, now, "retry", held)
+        prepared = _prepared(new_uow, sender, notification_id, now, discount_settled=True)
     if prepared.skip:
         return _finish(new_uow, prepared, now, "skipped", prepared.skip)
     if prepared.broken:
@@ -151,13 +158,25 @@ def _send_one(new_uow, sender: Sender, mailer: Mailer, notification_id: int, now
     return _finish(new_uow, prepared, now, "sent", None, fallback=fallback)
 
 
-def _prepare(uow: UnitOfWork, sender: Sender, n: Notification, now: datetime) -> Prepared:
+def _prepared(
+    new_uow, sender: Sender, notification_id: int, now: datetime, *, discount_settled: bool = False
+) -> Prepared:
+    with new_uow() as uow:
+        n = uow.session.get(Notification, notification_id)
+        return _prepare(uow, sender, n, now, discount_settled=discount_settled)
+
+
+def _prepare(
+    uow: UnitOfWork, sender: Sender, n: Notification, now: datetime, *, discount_settled: bool = False
+) -> Prepared:
     merchant = uow.session.get(Merchant, n.merchant_id)
     order = uow.session.get(Order, n.order_id) if n.order_id else None
     backorder = uow.session.get(Backorder, n.backorder_id) if n.backorder_id else None
     skip = _no_longer_wanted(uow, n, order, backorder)
     if skip:
         return Prepared(n.id, n.delivery, skip=skip)
+    if not discount_settled and apology.wanted(n, merchant):
+        return Prepared(n.id, n.delivery, discount_due=True)
     settings = sender.settings
     email_links = _links(settings, n, order, backorder, now, for_email=True)
     try:

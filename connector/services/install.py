@@ -46,6 +46,7 @@ DEFAULT_SCOPES = (
     "read_orders",
     "write_orders",
     "read_locations",
+    "write_discounts",  # the optional discount code in a delay apology (discountCodeBasicCreate)
 )
 APP_NAME = "Backorder Connector"
 HMAC_MAX_AGE = timedelta(hours=24)  # Shopify's own rule for install and callback requests

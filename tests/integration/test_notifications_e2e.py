@@ -7,7 +7,7 @@ import pytest
 from babel.dates import format_date
 from sqlalchemy import select
 
-from connector.models import IncomingStock, Merchant, Notification, utcnow
+from connector.models import Backorder, IncomingStock, Merchant, Notification, utcnow
 from connector.services import incoming, ledger, policy
 from connector.services.backorders import after_stock_change, merchant_today
 from connector.settings import Settings
@@ -150,3 +150,49 @@ def test_with_order_notes_woocommerce_gets_a_customer_note_and_shopify_an_email_
     shop_row = rows[SHOPPER]
     assert (shop_row.delivery, shop_row.status) == ("email", "sent")
     assert "customer-visible" in shop_row.last_error
+
+
+def test_a_late_backorder_gets_one_apology_with_a_code_that_exists_on_its_own_store(
+    demo, new_uow, smtp, jobs
+):
+    shopify, woo = demo.sandboxes
+    merchant = demo.merchant_id
+    with new_uow() as uow:
+        uow.session.get(Merchant, merchant).settings = {
+            "apology_discount": {"type": "percentage", "value": "10", "expiry_days": 30}
+        }
+        uow.commit()
+    policy.set_policy(new_uow(), merchant, SKU, backorders="allow", now=utcnow())
+    woo.place_order([(SKU, 4)], email="wendy@example.com", checkout=False)
+    eventually(lambda: waiting_units(new_uow, merchant) == 1)
+    shopify.place_order([(SKU, 1)], inventory_behaviour="DECREMENT_IGNORING_POLICY")
+    eventually(lambda: waiting_units(new_uow, merchant) == 2)
+    jobs()
+    assert sorted(m["To"] for m in mails(smtp)) == ["shopper@example.com", "wendy@example.com"]
+    assert shopify.discount_codes == [] and woo.coupons == []
+
+    # The dates promised when the orders were placed have passed.
+    with new_uow() as uow:
+        today = merchant_today(uow.session.get(Merchant, merchant), utcnow())
+        for backorder in uow.session.scalars(select(Backorder)):
+            backorder.promised_date = today - timedelta(days=2)
+        uow.commit()
+    jobs()
+    jobs()
+
+    sorry = {m["To"]: text_of(m) for m in mails(smtp) if "we are sorry" in m["Subject"]}
+    assert sorted(sorry) == ["shopper@example.com", "wendy@example.com"]
+    [shopify_code] = shopify.discount_codes
+    assert f"discount code for your next order: {shopify_code['code']}" in sorry[SHOPPER]
+    assert (shopify_code["percentage"], shopify_code["usage_limit"]) == (0.1, 1)
+    [coupon] = woo.coupons
+    assert f"discount code for your next order: {coupon['code']}" in sorry["wendy@example.com"]
+    assert (coupon["discount_type"], coupon["amount"], coupon["usage_limit"]) == ("percent", "10.00", 1)
+    assert coupon["email_restrictions"] == ["wendy@example.com"]
+    assert coupon["code"].startswith("sorry-") and coupon["code"] != shopify_code["code"].lower()
+    with new_uow() as uow:
+        apologies = uow.session.scalars(select(Notification).where(Notification.kind == "delayed")).all()
+    assert sorted((n.status, n.attempts, n.payload["discount"]["status"]) for n in apologies) == [
+        ("sent", 1, "created"),
+        ("sent", 1, "created"),
+    ]

@@ -238,3 +238,23 @@ class WebhookSubscription:
         """ORDERS_CREATE → orders/create, INVENTORY_LEVELS_UPDATE → inventory_levels/update."""
         resource, _, action = self.topic.lower().rpartition("_")
         return f"{resource}/{action}"
+
+
+@dataclass
+class CodeDiscount:
+    """An amount-off code discount (DiscountCodeBasic) with its one redeem code."""
+
+    id: int
+    code_id: int
+    code: str
+    title: str
+    starts_at: datetime
+    ends_at: datetime | None
+    percentage: float | None  # 0.0 to 1.0, or None for a fixed amount
+    amount: Decimal | None
+    applies_on_each_item: bool
+    usage_limit: int | None
+    applies_once_per_customer: bool
+    created_at: datetime
+    updated_at: datetime
+    usage_count: int = 0

@@ -10,6 +10,7 @@ from .connections import connection, search
 from .gids import graphql_time, parse_level_gid, require_gid
 from .models import (
     AdjustmentGroup,
+    CodeDiscount,
     Customer,
     InventoryItem,
     InventoryLevel,
@@ -29,6 +30,7 @@ from .store import Store
 # The GraphQL type (and GID kind) of each record class.
 KINDS = {
     AdjustmentGroup: "InventoryAdjustmentGroup",
+    CodeDiscount: "DiscountCodeBasic",
     Customer: "Customer",
     InventoryItem: "InventoryItem",
     InventoryLevel: "InventoryLevel",

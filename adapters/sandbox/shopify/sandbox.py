@@ -221,6 +221,24 @@ class ShopifySandbox:
         with self.store.lock:
             return [payloads.order(self.store, o) for o in self.store.orders.values()]
 
+    @property
+    def discount_codes(self) -> list[dict]:
+        """Every code discount the shop has: code, title, value and limits, as the admin lists them."""
+        with self.store.lock:
+            return [
+                {
+                    "code": d.code,
+                    "title": d.title,
+                    "percentage": d.percentage,
+                    "amount": d.amount,
+                    "usage_limit": d.usage_limit,
+                    "applies_once_per_customer": d.applies_once_per_customer,
+                    "starts_at": d.starts_at,
+                    "ends_at": d.ends_at,
+                }
+                for d in self.store.discounts.values()
+            ]
+
     def _execute(self, document, variables: dict) -> dict:
         context = RequestContext(self.store, self.api_versions[-1], self.app_id)
         with self.store.lock:

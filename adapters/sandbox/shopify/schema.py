@@ -7,6 +7,7 @@ from pathlib import Path
 
 from graphql import GraphQLSchema, build_schema
 
+from . import discounts
 from .mutations import MUTATION
 from .objects import OBJECTS
 from .queries import QUERY_ROOT, type_of
@@ -18,6 +19,7 @@ ABSTRACT = (
     "LegacyInteroperability",
     "DisplayableError",
     "WebhookSubscriptionEndpoint",
+    *discounts.UNIONS,
 )
 
 
@@ -25,7 +27,12 @@ ABSTRACT = (
 def sandbox_schema() -> GraphQLSchema:
     """Built once per process; resolvers are plain functions, so the schema is shared by all sandboxes."""
     schema = build_schema(SDL_PATH.read_text(encoding="utf-8"))
-    bindings = {"QueryRoot": QUERY_ROOT, "Mutation": MUTATION, **OBJECTS}
+    bindings = {
+        "QueryRoot": {**QUERY_ROOT, **discounts.QUERIES},
+        "Mutation": {**MUTATION, **discounts.MUTATIONS},
+        **OBJECTS,
+        **discounts.OBJECTS,
+    }
     for type_name, resolvers in bindings.items():
         fields = schema.type_map[type_name].fields
         for field_name, resolver in resolvers.items():

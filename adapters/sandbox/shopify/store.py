@@ -19,6 +19,7 @@ from connector.domain.catalog import ItemDraft
 from . import payloads
 from .models import (
     AdjustmentGroup,
+    CodeDiscount,
     Customer,
     InventoryItem,
     InventoryLevel,
@@ -69,6 +70,7 @@ class Store:
         self.groups: dict[int, AdjustmentGroup] = {}
         self.jobs: dict[int, Job] = {}
         self.subscriptions: dict[int, WebhookSubscription] = {}
+        self.discounts: dict[int, CodeDiscount] = {}
         self.idempotency: dict[str, tuple[str, object]] = {}
         self.order_numbers = itertools.count(1001)
         self.outbox: list[tuple[str, dict]] = []  # (REST topic, payload) awaiting delivery

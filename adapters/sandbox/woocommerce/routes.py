@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from . import catalog_routes as catalog
+from . import coupons
 from . import order_routes as orders
-from .calls import EDITABLE, Call, Reply, created, paged
-from .wp import as_bool, one_of
+from .calls import EDITABLE, Call, Reply, created, ordered, paged
+from .serialize import coupon_json
+from .wp import WPError, as_bool, one_of
 
 
 def list_webhooks(call: Call) -> Reply:
@@ -32,6 +34,28 @@ def update_webhook(call: Call) -> Reply:
 def delete_webhook(call: Call) -> Reply:
     webhook = call.sandbox.webhooks.delete(call.args["id"], force=as_bool(call.params.get("force", False)))
     return Reply(webhook.json(call.urls.rest))
+
+
+def list_coupons(call: Call) -> Reply:
+    found = list(call.store.coupons.values())
+    if call.params.get("code"):
+        # WooCommerce looks the code up (`wc_get_coupon_id_by_code`), so the match ignores case.
+        wanted = coupons.by_code(call.store, str(call.params["code"]))
+        found = [wanted] if wanted is not None else []
+    fields = {"date": lambda c: c.date_created, "id": lambda c: 0}
+    return paged(call, ordered(found, call.params, fields), lambda c: coupon_json(c, call.urls), "coupons")
+
+
+def get_coupon(call: Call) -> Reply:
+    coupon = call.store.coupons.get(call.args["id"])
+    if coupon is None:
+        raise WPError("woocommerce_rest_shop_coupon_invalid_id", "Invalid ID.", 404)
+    return Reply(coupon_json(coupon, call.urls))
+
+
+def create_coupon(call: Call) -> Reply:
+    coupon = coupons.create_coupon(call.store, call.params)
+    return created(coupon_json(coupon, call.urls), call.urls, f"coupons/{coupon.id}")
 
 
 # (path under /wp-json/wc/v3, name counted per call, {method: (handler, kind of permission check)})
@@ -96,6 +120,8 @@ ROUTES: list[tuple[str, str, dict[str, tuple[Callable[[Call], Reply], str]]]] = 
         "orders/<id>/refunds/<id>",
         {"GET": (orders.get_refund, "view")},
     ),
+    ("coupons", "coupons", {"GET": (list_coupons, "list"), "POST": (create_coupon, "create")}),
+    ("coupons/<int:id>", "coupons/<id>", {"GET": (get_coupon, "view")}),
     ("webhooks", "webhooks", {"GET": (list_webhooks, "list"), "POST": (create_webhook, "create")}),
     (
         "webhooks/<int:id>",

@@ -12,7 +12,7 @@ from connector.domain.catalog import ItemDraft
 from . import orders as order_flows
 from .app import StoreApp
 from .auth import KeyRing
-from .serialize import Urls, order_json, product_json, variation_json
+from .serialize import Urls, coupon_json, order_json, product_json, variation_json
 from .store import Event, Store
 from .webhooks import Webhook, Webhooks
 from .wp import WPError
@@ -170,6 +170,13 @@ class WooCommerceSandbox:
             raise CheckoutRefused(error) from None
         self.webhooks.deliver(transaction.events)
         return body
+
+    @property
+    def coupons(self) -> list[dict[str, Any]]:
+        """Every coupon as `GET coupons/<id>` shows it."""
+        with self.store.lock:
+            urls = Urls(self.address)
+            return [coupon_json(c, urls) for c in self.store.coupons.values()]
 
     def add_webhook(self, topic: str, delivery_url: str, *, secret: str | None = None) -> Webhook:
         """Subscribe as `POST webhooks` would (the ping included)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .coupons import Coupon
 from .orders import LineItem, Note, Order
 from .products import Meta, Product
 from .refunds import Refund
@@ -270,4 +271,34 @@ def note_json(order_id: int, note: Note, urls: Urls) -> dict[str, Any]:
         "note": note.note,
         "customer_note": note.customer_note,
         "_links": urls.links(f"{base}/{note.id}", base, up=f"orders/{order_id}"),
+    }
+
+
+def coupon_json(coupon: Coupon, urls: Urls) -> dict[str, Any]:
+    return {
+        "id": coupon.id,
+        "code": coupon.code,
+        "amount": money_text(coupon.amount),
+        **_dates("date_created", coupon.date_created),
+        **_dates("date_modified", coupon.date_modified),
+        "discount_type": coupon.discount_type,
+        "description": coupon.description,
+        **_dates("date_expires", coupon.date_expires),
+        "usage_count": coupon.usage_count,
+        "individual_use": coupon.individual_use,
+        "product_ids": [],
+        "excluded_product_ids": [],
+        "usage_limit": coupon.usage_limit,
+        "usage_limit_per_user": coupon.usage_limit_per_user,
+        "limit_usage_to_x_items": None,
+        "free_shipping": False,
+        "product_categories": [],
+        "excluded_product_categories": [],
+        "exclude_sale_items": False,
+        "minimum_amount": "0.00",
+        "maximum_amount": "0.00",
+        "email_restrictions": list(coupon.email_restrictions),
+        "used_by": [],
+        "meta_data": [],
+        "_links": urls.links(f"coupons/{coupon.id}", "coupons"),
     }

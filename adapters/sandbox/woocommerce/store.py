@@ -26,6 +26,7 @@ from .products import (
 from .wp import WPError, as_int, invalid_param, now, one_of
 
 if TYPE_CHECKING:
+    from .coupons import Coupon
     from .orders import Order
     from .refunds import Refund
 
@@ -64,12 +65,13 @@ class Store:
         self.products: dict[int, Product] = {}
         self.orders: dict[int, Order] = {}
         self.refunds: dict[int, Refund] = {}
+        self.coupons: dict[int, Coupon] = {}
         self.categories: dict[int, Term] = {
             UNCATEGORIZED: Term(UNCATEGORIZED, "Uncategorized", "uncategorized")
         }
         self.tags: dict[int, Term] = {}
         self.emails: list[tuple[str, str]] = []  # (recipient, subject) of mails the store would send
-        self._post_ids = itertools.count(101)  # products, variations, orders and refunds share posts
+        self._post_ids = itertools.count(101)  # products, variations, orders, refunds, coupons share posts
         self._term_ids = itertools.count(20)
         self._meta_ids = itertools.count(1000)
         self._item_ids = itertools.count(1)
