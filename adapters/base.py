@@ -133,6 +133,9 @@ class CancelRequest:
     notify: bool = True
     reason: str = "other"
     note: str = ""
+    # Names this cancellation across attempts: a retry after an unknown outcome sends the same key, and
+    # the storefront's earlier refund under it counts as done instead of refunding again.
+    idempotency_key: str = ""
 
 
 @dataclass(frozen=True)

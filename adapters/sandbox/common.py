@@ -29,9 +29,26 @@ class Faults:
     duplicate_rate: float = 0.0  # deliver a webhook twice
     reorder_rate: float = 0.0  # hold a webhook back and deliver it after the next one
     rng: random.Random = field(default_factory=random.Random)
+    scripted: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def roll(self, rate: float) -> bool:
         return rate > 0 and self.rng.random() < rate
+
+    def script(self, method: str, call: str, *outcomes: str) -> None:
+        """What the next calls of `method` to `call` (named as CallCounter names it, e.g.
+        "orders/<id>/refunds") meet, in turn: "ok"; "fail", a 5xx with nothing done; or "lost", the
+        work done and then a 5xx, as from a proxy that gave up waiting. Later calls are left alone."""
+        unknown = set(outcomes) - {"ok", "fail", "lost"}
+        if unknown:
+            raise ValueError(f"unknown scripted outcome(s): {', '.join(sorted(unknown))}")
+        with self._lock:
+            self.scripted.setdefault((method, call), []).extend(outcomes)
+
+    def scripted_outcome(self, method: str, call: str) -> str:
+        with self._lock:
+            queue = self.scripted.get((method, call))
+            return queue.pop(0) if queue else "ok"
 
     def delay(self) -> None:
         if self.latency_ms:

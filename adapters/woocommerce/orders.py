@@ -1,8 +1,10 @@
 """Cancelling, refunding, noting and tagging WooCommerce orders.
 
 Refunds are not idempotent and WooCommerce takes no idempotency key, so each refund carries a marker in
-its meta_data: after a timeout the order's refunds are re-read and the marker tells whether it landed.
-It is never re-sent blindly: a slow payment gateway is exactly when a timeout happens.
+its meta_data: the request's idempotency key (a fresh token without one). After a timeout or a 5xx the
+order's refunds are re-read and the marker tells whether it landed; and a cancellation tried again later
+(its first attempt ended with the outcome unknown) first looks for a refund under its key and takes it
+as done. A refund is never re-sent blindly: a slow payment gateway is exactly when a timeout happens.
 """
 
 from __future__ import annotations
@@ -55,7 +57,10 @@ def _cancel_whole(
     # "cancelled". Re-running after a failure refunds only what is still unrefunded.
     refunded, reference = Decimal(0), ""
     remaining = (money(order.get("total")) or Decimal(0)) - refunded_amount(order)
-    if refund and remaining > 0:
+    earlier = earlier_refund(transport, request) if refund else None
+    if earlier is not None:
+        refunded, reference = _amount(earlier), f"refund:{earlier.get('id')}"
+    elif refund and remaining > 0:
         body = {
             "amount": str(remaining),
             "reason": _reason(request),
@@ -64,7 +69,7 @@ def _cancel_whole(
             # refund too would count the units twice. It cannot be told not to restock on cancel.
             "api_restock": False,
         }
-        created = create_refund(transport, request.order_id, body)
+        created = create_refund(transport, request.order_id, body, marker=request.idempotency_key)
         refunded, reference = remaining, f"refund:{created.get('id')}"
     if order.get("status") != "cancelled":
         transport.write("PUT", f"orders/{request.order_id}", {"status": "cancelled"}, idempotent=True)
@@ -74,6 +79,9 @@ def _cancel_whole(
 def _cancel_lines(
     transport: Transport, order: Mapping[str, Any], request: CancelRequest, *, refund: bool
 ) -> CancelResult:
+    earlier = earlier_refund(transport, request)
+    if earlier is not None:
+        return CancelResult(request.order_id, False, _amount(earlier), f"refund:{earlier.get('id')}")
     lines = {str(line.get("id")): line for line in mapping_list(order.get("line_items"))}
     refund_lines = [_refund_line(lines, cancel, refund=refund) for cancel in request.lines]
     amount = sum(
@@ -90,7 +98,7 @@ def _cancel_lines(
         "api_restock": request.restock,
         "line_items": refund_lines,
     }
-    created = create_refund(transport, request.order_id, body)
+    created = create_refund(transport, request.order_id, body, marker=request.idempotency_key)
     return CancelResult(request.order_id, False, amount, f"refund:{created.get('id')}")
 
 
@@ -131,9 +139,19 @@ def _part(total: Any, share: Decimal, step: Decimal) -> Decimal:
     return ((money(total) or Decimal(0)) * share).quantize(step)
 
 
-def create_refund(transport: Transport, order_id: str, body: Mapping[str, Any]) -> Mapping[str, Any]:
-    """POST a refund marked with a fresh token; on a timeout, find it by that token or raise OutcomeUnknown."""
-    marker = uuid.uuid4().hex
+def earlier_refund(transport: Transport, request: CancelRequest) -> Mapping[str, Any] | None:
+    """The refund an earlier attempt of this cancellation made (its answer was lost), if any."""
+    if not request.idempotency_key:
+        return None
+    return _find_refund(transport, request.order_id, request.idempotency_key)
+
+
+def create_refund(
+    transport: Transport, order_id: str, body: Mapping[str, Any], *, marker: str = ""
+) -> Mapping[str, Any]:
+    """POST a refund marked with `marker` (a fresh token without one); after a timeout or a 5xx, find it
+    by its mark or raise OutcomeUnknown."""
+    marker = marker or uuid.uuid4().hex
     marked = {**body, "meta_data": [{"key": REFUND_MARKER_KEY, "value": marker}]}
     try:
         return transport.write("POST", f"orders/{order_id}/refunds", marked, idempotent=False).data or {}
@@ -168,6 +186,10 @@ def tag(transport: Transport, order_id: str, tags: Sequence[str]) -> None:
         return
     body = {"meta_data": [{"key": TAGS_META_KEY, "value": ",".join(wanted)}]}
     transport.write("PUT", f"orders/{order_id}", body, idempotent=True)
+
+
+def _amount(refund: Mapping[str, Any]) -> Decimal:
+    return abs(money(refund.get("amount")) or Decimal(0))
 
 
 def _reason(request: CancelRequest) -> str:

@@ -186,7 +186,8 @@ def _claim_once(new_uow: Callable[[], UnitOfWork], command: CancelCommand, now: 
                 _refuse(uow, row, refusal, command.actor, now)
             raise
         row = _record_claim(uow, row, order, command, plan, now)
-        claim = _Claim(row.id, channel_id=order.channel_id, request=_storefront_request(order, command, plan))
+        request = _storefront_request(order, command, plan, row.id)
+        claim = _Claim(row.id, channel_id=order.channel_id, request=request)
         uow.commit()
     return claim
 
@@ -261,7 +262,9 @@ def _refuse(uow: UnitOfWork, row: Cancellation, refusal: ConnectorError, actor: 
     uow.commit()
 
 
-def _storefront_request(order: Order, command: CancelCommand, plan: Plan) -> CancelRequest:
+def _storefront_request(
+    order: Order, command: CancelCommand, plan: Plan, cancellation_id: int
+) -> CancelRequest:
     lines = () if plan.whole_order else tuple(LineCancel(p.external_id, p.quantity) for p in plan.lines)
     return CancelRequest(
         order_id=order.external_id,
@@ -272,6 +275,9 @@ def _storefront_request(order: Order, command: CancelCommand, plan: Plan) -> Can
         notify=False,
         reason=command.reason,
         note=f"Backorder cancellation ({command.source}): {command.reason}"[:500],
+        # The same on every attempt of this cancellation, so a retry after an unknown outcome finds the
+        # storefront's earlier refund instead of making a second one.
+        idempotency_key=f"backorder-cancellation:{cancellation_id}:{command.fingerprint()[:16]}",
     )
 
 

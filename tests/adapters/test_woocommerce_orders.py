@@ -12,7 +12,7 @@ import requests
 import responses
 
 from adapters.base import CancelRequest, LineCancel, ListingRef
-from adapters.errors import NotFoundOnChannel, OutcomeUnknown, RejectedByChannel
+from adapters.errors import ChannelUnavailable, NotFoundOnChannel, OutcomeUnknown, RejectedByChannel
 from adapters.woocommerce import WooCommerceChannel
 
 STORE = "https://shop.example.com"
@@ -278,3 +278,66 @@ def test_a_failed_note_does_not_undo_or_repeat_a_cancellation(store, mocked):
     mocked.post(f"{API}/orders/727/notes", body=requests.ReadTimeout("read timed out"))
     result = store.cancel(CancelRequest("727", lines=(LineCancel("315", 1),), note="One mug is gone"))
     assert result.storefront_reference == "refund:726 (note not added)"
+
+
+KEY = "backorder-cancellation:9:3f1c2a7b9d0e4f65"
+
+
+def marked(rid: int, amount: str, key: str = KEY) -> dict[str, Any]:
+    return refund_answer(rid, amount=amount, meta_data=[{"id": 5, "key": "_backorder_refund_request", "value": key}])  # fmt: skip
+
+
+def test_a_cancellation_retried_after_a_lost_refund_answer_finds_its_refund_and_refunds_once(store, mocked):
+    """First attempt: the store applies the refund but answers 502, and it cannot be read back then, so
+    the outcome stays unknown. The retry, under the same key, finds the refund and sends nothing."""
+    request = CancelRequest("727", lines=(LineCancel("315", 2),), idempotency_key=KEY)
+    store_refunds: list[dict[str, Any]] = []
+    reads = iter([200, 503, 503, 503, 503, 503, 503, 200])  # the first attempt's reads, then the retry's
+
+    def refunds(prepared):
+        status = next(reads)
+        return (status, {}, json.dumps(store_refunds if status == 200 else {}))
+
+    def refund_applied_then_lost(prepared):
+        body = json.loads(prepared.body)
+        store_refunds.append(marked(730, body["amount"], body["meta_data"][0]["value"]))
+        return (502, {"Content-Type": "text/html"}, "<html><body>502 Bad Gateway</body></html>")
+
+    mocked.get(f"{API}/orders/727", json=order())
+    mocked.add_callback(responses.GET, f"{API}/orders/727/refunds", callback=refunds)
+    mocked.add_callback(responses.POST, f"{API}/orders/727/refunds", callback=refund_applied_then_lost)
+
+    with pytest.raises(ChannelUnavailable):
+        store.cancel(request)
+    result = store.cancel(request)
+
+    posts = [c for c in mocked.calls if c.request.method == "POST"]
+    assert len(posts) == 1 and len(store_refunds) == 1
+    assert sent_json(posts[0])["meta_data"] == [{"key": "_backorder_refund_request", "value": KEY}]
+    assert (result.refunded_amount, result.storefront_reference) == (Decimal("6.45"), "refund:730")
+
+
+def test_a_refund_answered_5xx_that_landed_is_found_by_its_key_in_the_same_attempt(store, mocked):
+    mocked.get(f"{API}/orders/727", json=order())
+    mocked.get(f"{API}/orders/727/refunds", json=[refund_answer(700)])  # looked for first: not there
+    mocked.post(f"{API}/orders/727/refunds", status=502, body="<html>Bad Gateway</html>")
+    mocked.get(f"{API}/orders/727/refunds", json=[refund_answer(700), marked(731, "3.23")])
+
+    result = store.cancel(CancelRequest("727", lines=(LineCancel("315", 1),), idempotency_key=KEY))
+
+    assert result.storefront_reference == "refund:731"
+    assert [c.request.method for c in mocked.calls] == ["GET", "GET", "POST", "GET"]
+
+
+def test_a_whole_order_cancellation_retried_reports_its_earlier_refund_and_only_sets_the_status(
+    store, mocked
+):
+    refunded = order(refunds=[{"id": 732, "reason": "", "total": "-29.35"}], status="refunded")
+    mocked.get(f"{API}/orders/727", json=refunded)
+    mocked.get(f"{API}/orders/727/refunds", json=[marked(732, "29.35")])
+    mocked.put(f"{API}/orders/727", json=order(status="cancelled"))
+
+    result = store.cancel(CancelRequest("727", refund=True, idempotency_key=KEY))
+
+    assert (result.refunded_amount, result.storefront_reference) == (Decimal("29.35"), "refund:732")
+    assert [c.request.method for c in mocked.calls] == ["GET", "GET", "PUT"]

@@ -6,8 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import func, select
 
+from adapters.woocommerce import WooCommerceChannel
+from connector.demo import WOO_KEY, WOO_SECRET
 from connector.models import (
     AuditEntry,
     Cancellation,
@@ -18,7 +21,9 @@ from connector.models import (
     StockMovement,
     utcnow,
 )
-from connector.services import ledger, links, policy, tokens
+from connector.services import cancellations, ledger, links, policy, tokens
+from connector.services.cancellable import LineRequest
+from connector.services.cancellations import CancelCommand
 from jobs import cancellations as cancel_job
 from jobs.runtime import Runtime
 from tests.integration.conftest import eventually
@@ -236,3 +241,57 @@ def test_a_backorder_past_the_maximum_wait_is_cancelled_once_when_the_clock_move
         [note] = uow.session.scalars(select(Notification).where(Notification.kind == "cancelled")).all()
         runs = uow.session.scalars(select(func.count()).select_from(Cancellation)).one()
     assert note.recipient == "robin@example.com" and runs == 1
+
+
+def test_a_woocommerce_refund_whose_answer_was_lost_is_found_on_the_retry_and_made_once(demo, new_uow):
+    """The store applies the refund but a proxy answers 502, and the refunds cannot be read back then:
+    the cancellation waits as storefront_error. Retried under the same key, it finds its refund."""
+    _, woo = demo.sandboxes
+    merchant = demo.merchant_id
+    policy.set_policy(new_uow(), merchant, "HOOD-OLI-S", backorders="allow", now=utcnow())
+    eventually(lambda: woo.product_by_sku("HOOD-OLI-S")["backorders"] == "notify")
+    placed = woo.place_order([("HOOD-OLI-S", 2)], email="casey@example.com")
+    eventually(lambda: stock(new_uow, merchant, "HOOD-OLI-S")["backordered"] == 2)
+    order = order_by_number(new_uow, str(placed["number"]))
+    woo_order = woo.store.orders[int(order.external_id)]
+
+    # No patience in this test: a failed read is not tried again, and nothing sleeps.
+    def storefront_for(channel):
+        return WooCommerceChannel(
+            demo.woocommerce_url, WOO_KEY, WOO_SECRET, max_retries=0, sleep=lambda s: None
+        )
+
+    command = CancelCommand(
+        merchant_id=merchant,
+        order_id=order.id,
+        reason="customer changed their mind",
+        idempotency_key="ticket-5150",
+        scope="lines",
+        lines=(LineRequest(line_of(new_uow, order.id, "HOOD-OLI-S").id, 2),),
+        actor="token:1 (desk)",
+    )
+    woo.faults.script("POST", "orders/<id>/refunds", "lost")
+    woo.faults.script("GET", "orders/<id>/refunds", "ok", "fail")  # looked for first; then unreadable
+    with pytest.raises(cancellations.StorefrontFailed):
+        cancellations.cancel(new_uow, storefront_for, command, now=utcnow())
+    assert len(woo_order.refund_ids) == 1  # it happened, unknown to us
+    assert stock(new_uow, merchant, "HOOD-OLI-S")["backordered"] == 2  # and the ledger waits
+
+    outcome = cancellations.cancel(new_uow, storefront_for, command, now=utcnow())
+
+    assert outcome.cancellation["status"] == "completed"
+    assert len(woo_order.refund_ids) == 1
+    refund = woo.store.refunds[woo_order.refund_ids[0]]
+    assert outcome.cancellation["storefront_reference"] == f"refund:{refund.id}"
+    assert Decimal(outcome.cancellation["refunded_amount"]) == refund.amount > 0
+    assert [m.key for m in refund.meta] == ["_backorder_refund_request"]
+    assert stock(new_uow, merchant, "HOOD-OLI-S")["backordered"] == 0
+    assert actions(new_uow, order.id) == [
+        "cancellation.requested",
+        "cancellation.storefront_failed",
+        "cancellation.storefront",
+        "cancellation.ledger",
+    ]
+    settle(new_uow, demo)
+    assert storefront_edits(new_uow) == 0
+    assert count(new_uow, StockMovement, StockMovement.kind == "release") == 1

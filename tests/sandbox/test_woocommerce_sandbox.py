@@ -351,6 +351,17 @@ def test_a_refund_with_api_restock_returns_the_stock(shop):
     assert shop.get(f"orders/{order['id']}").json()["refunds"][0]["total"] == "-9.50"
 
 
+def test_a_refund_keeps_the_meta_data_it_was_sent_with(shop):
+    order = shop.sandbox.place_order([("MUG-1", 2)])
+    line = order["line_items"][0]
+    mark = {"key": "_backorder_refund_request", "value": "backorder-cancellation:9:abc"}
+    body = {"line_items": [{"id": line["id"], "quantity": 1, "refund_total": 9.5}], "meta_data": [mark]}
+    made = shop.post(f"orders/{order['id']}/refunds", body).json()
+    assert [{k: m[k] for k in ("key", "value")} for m in made["meta_data"]] == [mark]
+    [listed] = shop.get(f"orders/{order['id']}/refunds").json()
+    assert listed["id"] == made["id"] and listed["meta_data"] == made["meta_data"]
+
+
 def test_a_customer_note_is_mailed_and_listed(shop):
     mug = shop.product("MUG-1")
     order = shop.post("orders", order_body(mug["id"], 1)).json()
@@ -460,6 +471,22 @@ def test_a_timed_out_write_still_happened(switch):
     with pytest.raises(requests.Timeout):
         requests.put(url, json={"stock_quantity": 1}, auth=("ck_x", "cs_x"), timeout=0.1)
     assert sandbox.product_by_sku("MUG-1")["stock_quantity"] == 1
+
+
+def test_a_scripted_lost_answer_does_the_work_then_answers_502_and_scripted_failures_do_nothing(switch):
+    sandbox = WooCommerceSandbox()
+    sandbox.seed(CATALOG)
+    mug = sandbox.product_by_sku("MUG-1")
+    url = f"{switch.serve(sandbox)}/wp-json/wc/v3/products/{mug['id']}"
+    sandbox.faults.script("PUT", "products/<id>", "lost", "fail")
+    lost = requests.put(url, json={"stock_quantity": 1}, auth=("ck_x", "cs_x"), timeout=5)
+    assert lost.status_code == 502 and sandbox.product_by_sku("MUG-1")["stock_quantity"] == 1
+    failed = requests.put(url, json={"stock_quantity": 2}, auth=("ck_x", "cs_x"), timeout=5)
+    assert failed.status_code == 503 and sandbox.product_by_sku("MUG-1")["stock_quantity"] == 1
+    assert requests.put(url, json={"stock_quantity": 3}, auth=("ck_x", "cs_x"), timeout=5).status_code == 200
+    assert requests.get(url, auth=("ck_x", "cs_x"), timeout=5).json()["stock_quantity"] == 3
+    with pytest.raises(ValueError, match="unknown scripted outcome"):
+        sandbox.faults.script("GET", "products", "slow")
 
 
 def test_duplicate_deliveries_can_be_injected(switch, receiver):

@@ -57,8 +57,12 @@ class StoreApp:
         except NotFound:
             index, args = None, {}
         route = ROUTES[index] if isinstance(index, int) else None
-        self.sandbox.calls.add(route[1] if route else ("index" if index == "index" else "unrouted"))
+        name = route[1] if route else ("index" if index == "index" else "unrouted")
+        self.sandbox.calls.add(name)
         faults.delay()
+        scripted = faults.scripted_outcome(request.method, name)
+        if scripted == "fail":
+            return self._server_error(503)
         if faults.roll(faults.fail_rate):
             return self._server_error()
         hold = faults.roll(faults.timeout_rate)
@@ -66,6 +70,9 @@ class StoreApp:
             response = self._respond(request, route, args)
         except WPError as error:
             response = _json(error.body(), error.status, list(error.headers.items()))
+        if scripted == "lost":
+            # Done, but the proxy in front gave up: the client gets a gateway error and cannot tell.
+            return self._server_error(502)
         if hold:
             # The work is done; the answer comes too late for the client, which must treat a write as unknown.
             time.sleep(faults.timeout_seconds)
@@ -97,8 +104,8 @@ class StoreApp:
         self.sandbox.webhooks.deliver(transaction.events)
         return _json_bytes(body, reply.status, reply.headers)
 
-    def _server_error(self) -> Response:
-        status = self.sandbox.faults.rng.choice((500, 502, 503))
+    def _server_error(self, status: int | None = None) -> Response:
+        status = status or self.sandbox.faults.rng.choice((500, 502, 503))
         if status == 500:
             body = {"code": "internal_server_error", "message": CRITICAL_ERROR, "data": {"status": 500}}
             return _json({**body, "additional_errors": []}, 500)

@@ -1,6 +1,7 @@
 """Refunds as `POST orders/<id>/refunds` (v3) makes them through `wc_create_refund`: `api_refund` and
 `api_restock` are both true unless given; a gateway that cannot refund through its API makes the whole
-refund fail; restocking gives back stock only on lines whose stock had been reduced."""
+refund fail; restocking gives back stock only on lines whose stock had been reduced; the request's
+`meta_data` is saved on the refund (read back by `GET orders/<id>/refunds`)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 from .orders import GATEWAYS, LineItem, Order, add_note, set_status
 from .products import Meta
 from .store import Store
-from .wp import WPError, as_bool, as_int, money, now
+from .wp import WPError, as_bool, as_int, meta_text, money, now
 
 
 @dataclass
@@ -71,6 +72,9 @@ def create_refund(store: Store, order_id: int, payload: Mapping[str, Any]) -> Re
         )
         refunded.set_meta("_refunded_item_id", line.id, store.next_meta_id())
         refund.line_items.append(refunded)
+    for entry in payload.get("meta_data") or []:
+        if isinstance(entry, dict) and entry.get("key"):
+            refund.meta.append(Meta(store.next_meta_id(), str(entry["key"]), meta_text(entry.get("value"))))
     if as_bool(payload.get("api_restock", True)):
         _restock_refunded(store, order, wanted)
     store.refunds[refund.id] = refund
