@@ -283,3 +283,19 @@ def _webhook_cancel(new_uow, shop, number, lines) -> str:
         result = apply_event(uow, channel, OrderCancelled(info), received_at=NOW, now=NOW)
         uow.commit()
     return result.summary
+
+
+def test_every_status_a_cancellation_is_written_with_fits_its_column():
+    """SQLite ignores VARCHAR lengths, PostgreSQL refuses longer values: `storefront_error` is the longest
+    at exactly 16 (stored on PostgreSQL by the storefront-failure test above when TEST_DATABASE_URL is set)."""
+    columns = Cancellation.__table__.c
+    statuses = [
+        cancellations.SENDING,
+        cancellations.STOREFRONT_ERROR,
+        cancellations.STOREFRONT_DONE,
+        cancellations.COMPLETED,
+        cancellations.REFUSED,
+        columns.status.default.arg,
+    ]
+    assert max(len(status) for status in statuses) <= columns.status.type.length
+    assert all(len(source) <= columns.source.type.length for source in ("support", "customer", "policy"))
