@@ -61,7 +61,9 @@ def push_chunk(
             documents.load("inventory_set_quantities"), variables, idempotency_key=round_key
         )
         result = payload["inventorySetQuantities"]
-        applied = result.get("inventoryAdjustmentGroup") is not None
+        # All or nothing: without userErrors the call was applied, and a null group only means that
+        # every quantity already was as asked (Shopify records no adjustment for no change).
+        applied = result.get("inventoryAdjustmentGroup") is not None or not result.get("userErrors")
         by_position, general = _errors_by_position(result.get("userErrors") or [])
         resend, stale = [], []
         for position, i in enumerate(pending):

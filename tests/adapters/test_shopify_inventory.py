@@ -215,3 +215,20 @@ def test_items_without_an_inventory_item_or_named_twice_are_not_sent(shopify, ti
     assert "superseded" in outcomes[0].reason
     assert "inventory item" in outcomes[1].reason
     assert [q["quantity"] for q in sent(shopify.calls[0])["variables"]["input"]["quantities"]] == [5]
+
+
+def test_a_call_that_changes_nothing_is_done_without_sending_it_again(shopify, time):
+    # Every quantity was already as asked: no adjustment group, no userErrors. Sending it again would
+    # get the same answer, and reporting it failed would hold the item's later pushes back.
+    shopify.post(
+        ENDPOINT,
+        json=answer({"inventorySetQuantities": {"inventoryAdjustmentGroup": None, "userErrors": []}}),
+    )
+
+    outcomes = make_channel(time).set_quantities(
+        [QuantityUpdate(ref(1), 4, expected=4), QuantityUpdate(ref(2), 0, expected=0)],
+        idempotency_key="push-8",
+    )
+
+    assert [(o.status, o.quantity) for o in outcomes] == [("ok", 4), ("ok", 0)]
+    assert len(shopify.calls) == 1
