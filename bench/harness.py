@@ -75,6 +75,7 @@ class World:
     var_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="backorder-world-")))
     placed: list[Placed] = field(default_factory=list)
     refused: int = 0
+    _processes: list[subprocess.Popen] = field(default_factory=list)
 
     def start(self, *, fresh_database: bool = True) -> World:
         self.rng = random.Random(self.seed)
@@ -172,13 +173,16 @@ class World:
             self._workers.append(worker.start(self._stop))
 
     def start_process_worker(self, threads: int = 2) -> subprocess.Popen:
+        """`backorder worker` in its own process, as the Procfile runs it; stopped by `stop()`."""
         env = {**os.environ, **self.env}
-        return subprocess.Popen(
+        process = subprocess.Popen(
             [sys.executable, "-m", "connector.cli", "worker", "--threads", str(threads)],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+        self._processes.append(process)
+        return process
 
     # -- shopping -------------------------------------------------------------------------------------
 
@@ -302,6 +306,10 @@ class World:
         }
 
     def stop(self) -> None:
+        for process in self._processes:
+            if process.poll() is None:
+                process.terminate()
+                process.wait(timeout=20)
         if getattr(self, "_stop", None) is not None:
             self._stop.set()
             self.app.extensions["backorder"].wake_worker()

@@ -8,7 +8,7 @@ Three parts, each on a fresh world of two Shopify and one WooCommerce sandbox st
 3. correctness: orders at a steady rate with duplicated, reordered and failing calls; afterwards every
    store must show the ledger's number and every order must be counted once.
 
-    .venv/bin/python bench/sync_bench.py [--database-url URL] [--quick]
+    .venv/bin/python bench/sync_bench.py [--database-url URL] [--quick] [--parts latency,burst,correctness]
 
 The last line printed is one JSON object with the figures.
 """
@@ -116,7 +116,11 @@ def correctness(args) -> dict:
         reorder_rate=0.1,
     ).start()
     try:
-        world.start_thread_workers(count=1, threads=4)
+        if args.worker_processes:
+            for _ in range(args.worker_processes):
+                world.start_process_worker(threads=args.worker_threads)
+        else:
+            world.start_thread_workers(count=1, threads=args.worker_threads)
         started = time.monotonic()
         world.place_orders(args.orders, per_second=args.rate)
         settle = world.settle(timeout=900)
@@ -134,16 +138,35 @@ def main() -> None:
     parser.add_argument("--skus", type=int, default=1000)
     parser.add_argument("--orders", type=int, default=2000)
     parser.add_argument("--rate", type=float, default=50.0, help="orders per second")
+    parser.add_argument(
+        "--worker-processes",
+        type=int,
+        default=0,
+        help="correctness part: run this many `backorder worker` processes (default: one in-process worker)",
+    )
+    parser.add_argument("--worker-threads", type=int, default=4, help="dispatcher threads per worker")
     parser.add_argument("--latency-orders", type=int, default=100)
     parser.add_argument("--latency-rate", type=float, default=5.0)
     parser.add_argument("--latency-ms", type=int, default=100)
     parser.add_argument("--burst-changes", type=int, default=5000)
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument(
+        "--parts",
+        default="latency,burst,correctness",
+        help="comma-separated parts to run (default: all three)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.skus, args.orders, args.latency_orders, args.burst_changes = 50, 100, 10, 600
     figures = {}
-    for part in (latency, burst, correctness):
+    parts = {"latency": latency, "burst": burst, "correctness": correctness}
+    chosen = [name.strip() for name in args.parts.split(",") if name.strip()]
+    unknown = sorted(set(chosen) - parts.keys())
+    if unknown or not chosen:
+        parser.error(
+            f"--parts: unknown part(s) {', '.join(unknown) or '(none given)'}; choose from {', '.join(parts)}"
+        )
+    for part in (parts[name] for name in chosen):
         print(f"running {part.__name__} …", flush=True)
         result = part(args)
         print(f"  {result}", flush=True)

@@ -9,7 +9,7 @@ made outside, which becomes a ledger adjustment once late order deliveries had t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -47,24 +47,61 @@ class Applied:
     summary: str
 
 
+@dataclass
+class Touched:
+    """Items whose stock moved, per merchant, followed up (allocation, ETAs, storefront pushes) once
+    all the events of a transaction are applied: a batch of deliveries pays for it once, not per event."""
+
+    items: dict[int, set[int]] = field(default_factory=dict)
+
+    def add(self, merchant_id: int, item_ids) -> None:
+        self.items.setdefault(merchant_id, set()).update(item_ids)
+
+    def merge(self, other: Touched) -> None:
+        for merchant_id, ids in other.items.items():
+            self.add(merchant_id, ids)
+
+    def follow_up(self, uow: UnitOfWork, now: datetime) -> None:
+        for merchant_id, ids in sorted(self.items.items()):
+            backorders.after_stock_change(uow, merchant_id, ids, now)
+        self.items.clear()
+
+
 def apply_event(
-    uow: UnitOfWork, channel: Channel, event: Event, *, received_at: datetime, now: datetime
+    uow: UnitOfWork,
+    channel: Channel,
+    event: Event,
+    *,
+    received_at: datetime,
+    now: datetime,
+    touched: Touched | None = None,
 ) -> Applied:
-    """Apply one event inside the caller's transaction."""
+    """Apply one event inside the caller's transaction. With `touched`, the follow-up of the stock it
+    moved is left to the caller (`touched.follow_up`, before committing); without, it is done here."""
+    mine = Touched()
+    applied = _apply(uow, channel, event, received_at=received_at, now=now, touched=mine)
+    if touched is None:
+        mine.follow_up(uow, now)
+    else:
+        touched.merge(mine)
+    return applied
+
+
+def _apply(uow, channel, event, *, received_at, now, touched: Touched) -> Applied:
     if isinstance(event, OrderPlaced):
-        return _order_seen(uow, channel, event.order, now)
+        return _order_seen(uow, channel, event.order, now, touched)
     if isinstance(event, OrderCancelled):
-        _order_seen(uow, channel, event.order, now)
-        return _order_cancelled(uow, channel, event.order, restock=event.restock, now=now)
+        _order_seen(uow, channel, event.order, now, touched)
+        return _order_cancelled(uow, channel, event.order, restock=event.restock, touched=touched)
     if isinstance(event, OrderUpdated):
         if _is_stale(uow, channel, event.order):
             return Applied(f"order {event.order.order_id}: older than what we have, ignored")
-        seen = _order_seen(uow, channel, event.order, now)
+        seen = _order_seen(uow, channel, event.order, now, touched)
         if event.order.cancelled:
-            return _order_cancelled(uow, channel, event.order, restock=True, now=now)
+            return _order_cancelled(uow, channel, event.order, restock=True, touched=touched)
         return seen
     if isinstance(event, StockChanged):
-        return _stock_changed(uow, channel, event, received_at=received_at, now=now)
+        return _stock_changed(uow, channel, event, received_at=received_at, now=now, touched=touched)
     if isinstance(event, Ignored):
         return Applied(f"ignored: {event.reason}")
     if isinstance(event, AppUninstalled):
@@ -87,7 +124,9 @@ def order_line_key(channel: Channel, order_id: str, line_id: str) -> str:
     return f"{channel.kind}:{channel.address}:order:{order_id}:line:{line_id}"
 
 
-def _order_seen(uow: UnitOfWork, channel: Channel, info: OrderInfo, now: datetime) -> Applied:
+def _order_seen(
+    uow: UnitOfWork, channel: Channel, info: OrderInfo, now: datetime, touched: Touched
+) -> Applied:
     session = uow.session
     order = session.scalar(
         select(Order).where(Order.channel_id == channel.id, Order.external_id == info.order_id)
@@ -110,7 +149,7 @@ def _order_seen(uow: UnitOfWork, channel: Channel, info: OrderInfo, now: datetim
     session.add(order)
     session.flush()
     merchant = session.get(Merchant, channel.merchant_id)
-    touched, waiting = set(), 0
+    committed, waiting = set(), 0
     for line in info.lines:
         item, listing = _item_for(uow, channel, line)
         row = OrderLine(
@@ -137,16 +176,15 @@ def _order_seen(uow: UnitOfWork, channel: Channel, info: OrderInfo, now: datetim
         if split.waiting:
             backorders.open_backorders(uow, merchant, item, row, split, now)
             waiting += split.waiting
-        touched.add(item.id)
+        committed.add(item.id)
         if listing is not None and listing.last_pushed_quantity is not None:
             listing.last_pushed_quantity -= line.quantity  # the storefront lowered its own number
-    if touched:
-        backorders.after_stock_change(uow, channel.merchant_id, touched, now)
-    return Applied(f"order {info.order_id}: {len(touched)} line(s) committed, {waiting} unit(s) waiting")
+    touched.add(channel.merchant_id, committed)
+    return Applied(f"order {info.order_id}: {len(committed)} line(s) committed, {waiting} unit(s) waiting")
 
 
 def _order_cancelled(
-    uow: UnitOfWork, channel: Channel, info: OrderInfo, *, restock: bool, now: datetime
+    uow: UnitOfWork, channel: Channel, info: OrderInfo, *, restock: bool, touched: Touched
 ) -> Applied:
     session = uow.session
     # Locked: a support cancellation of some lines of this order may be running at the same moment.
@@ -156,7 +194,7 @@ def _order_cancelled(
         return Applied(f"order {info.order_id}: already cancelled")
     order.status = "cancelled"
     lines = session.scalars(select(OrderLine).where(OrderLine.order_id == order.id)).all()
-    movements, touched = [], set()
+    movements, released = [], set()
     for line in lines:
         open_units = line.quantity_committed
         if line.item_id is None or open_units <= 0:
@@ -169,7 +207,7 @@ def _order_cancelled(
         if not restock and from_stock > 0:
             movements.append(ledger.Movement(item.sku, "adjust", -from_stock, key + ":not-restocked"))
         line.quantity_committed, line.quantity_cancelled, line.status = 0, line.quantity, "cancelled"
-        touched.add(item.id)
+        released.add(item.id)
         listing = session.scalar(
             select(Listing).where(Listing.channel_id == channel.id, Listing.item_id == item.id)
         )
@@ -177,8 +215,8 @@ def _order_cancelled(
             listing.last_pushed_quantity += open_units  # the storefront restocked its own number
     if movements:
         ledger.apply(uow, channel.merchant_id, movements)
-        backorders.after_stock_change(uow, channel.merchant_id, touched, now)
-    return Applied(f"order {info.order_id}: cancelled, {len(touched)} item(s) released")
+        touched.add(channel.merchant_id, released)
+    return Applied(f"order {info.order_id}: cancelled, {len(released)} item(s) released")
 
 
 def _row_lock(uow: UnitOfWork):
@@ -200,7 +238,13 @@ def _cancel_backorders(uow: UnitOfWork, line: OrderLine) -> int:
 
 
 def _stock_changed(
-    uow: UnitOfWork, channel: Channel, event: StockChanged, *, received_at: datetime, now: datetime
+    uow: UnitOfWork,
+    channel: Channel,
+    event: StockChanged,
+    *,
+    received_at: datetime,
+    now: datetime,
+    touched: Touched,
 ) -> Applied:
     listing = _listing_for_ref(uow, channel, event.ref)
     if listing is None:
@@ -223,7 +267,7 @@ def _stock_changed(
         [ledger.Movement(item.sku, "adjust", delta, key, reason="edited on storefront")],
     )
     listing.last_pushed_quantity = event.quantity
-    backorders.after_stock_change(uow, channel.merchant_id, [item.id], now)
+    touched.add(channel.merchant_id, [item.id])
     return Applied(f"{item.sku}: storefront edit of {delta:+d} recorded")
 
 

@@ -1,0 +1,135 @@
+"""The inbox processes deliveries in batches: one transaction, one follow-up, a savepoint per delivery."""
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from adapters.base import ListingRef, OrderInfo, OrderLineInfo, OrderPlaced, StockChanged, WebhookDelivery
+from adapters.errors import WebhookRejected
+from connector.crypto import Vault
+from connector.models import Channel, InboxDelivery, Item, OutboxRow
+from connector.services import channels, inbox, ledger
+from connector.services.channel_import import import_catalog
+from tests.factories import merchant_with_items
+from tests.fakes import FakeStorefront, entry
+
+KEY = "8Xv0H4W3mvy0lLDWZ-x4sWw3u9w9VQk1wM1a3D7pH5c="
+SKUS = {"A": 5, "B": 2, "C": 9}
+
+
+class Port:
+    """Parses the test's own small bodies into events, as an adapter parses a platform's."""
+
+    def parse_webhook(self, delivery: WebhookDelivery):
+        body = json.loads(delivery.body)
+        if body.get("bad"):
+            raise WebhookRejected("no order in this body")
+        if "stock" in body:
+            ref = ListingRef(f"P{body['variant']}", body["variant"])
+            return [StockChanged(ref, body["stock"], None)]
+        now = datetime.now(UTC)
+        line = OrderLineInfo(f"L{body['order']}", body["sku"], body["qty"])
+        info = OrderInfo(body["order"], f"#{body['order']}", now, now, "Ann", "ann@example.com", (line,))
+        return [OrderPlaced(info)]
+
+
+@pytest.fixture
+def shop(new_uow):
+    merchant = merchant_with_items(new_uow, SKUS)
+    ids = []
+    for domain in ("one.myshopify.com", "two.myshopify.com"):
+        channel = channels.add_channel(
+            new_uow(), Vault([KEY]), merchant, channels.ShopifyConnection(domain, "t")
+        )
+        entries = [entry(str(n), sku, qty) for n, (sku, qty) in enumerate(SKUS.items(), start=1)]
+        import_catalog(new_uow, channel, FakeStorefront(entries))
+        ids.append(channel)
+    return merchant, ids[0]
+
+
+def deliver(new_uow, channel_id, *bodies):
+    with new_uow() as uow:
+        channel = uow.session.get(Channel, channel_id)
+    for n, body in enumerate(bodies):
+        delivery = WebhookDelivery("orders/create", f"d{n}", json.dumps(body).encode(), {})
+        assert inbox.record(new_uow(), channel, delivery)
+
+
+def process(new_uow, **kwargs):
+    return inbox.process_due(new_uow, lambda channel: Port(), lambda: datetime.now(UTC), **kwargs)
+
+
+def committed(new_uow, merchant, sku):
+    with new_uow() as uow:
+        return ledger.stock_report(uow, merchant, sku)["committed"]
+
+
+def deliveries(new_uow):
+    with new_uow() as uow:
+        return [
+            (d.status, d.error) for d in uow.session.scalars(select(InboxDelivery).order_by(InboxDelivery.id))
+        ]
+
+
+def test_a_bad_delivery_in_a_batch_fails_alone_and_the_others_are_applied(new_uow, shop):
+    merchant, channel = shop
+    deliver(
+        new_uow,
+        channel,
+        {"order": "1", "sku": "A", "qty": 2},
+        {"bad": True},
+        {"order": "2", "sku": "B", "qty": 1},
+    )
+    report = process(new_uow)
+    assert (report.processed, report.failed) == (2, 1)
+    assert (committed(new_uow, merchant, "A"), committed(new_uow, merchant, "B")) == (2, 1)
+    statuses = deliveries(new_uow)
+    assert [s for s, _ in statuses] == ["processed", "failed", "processed"]
+    assert "no order in this body" in statuses[1][1]
+
+
+def test_the_stock_moved_by_a_batch_is_followed_up_for_every_item_on_every_other_storefront(new_uow, shop):
+    _merchant, channel = shop
+    deliver(new_uow, channel, {"order": "1", "sku": "A", "qty": 1}, {"order": "2", "sku": "C", "qty": 3})
+    process(new_uow)
+    with new_uow() as uow:
+        queued = uow.session.execute(
+            select(Item.sku, OutboxRow.channel_id)
+            .join(Item, Item.id == OutboxRow.item_id)
+            .where(OutboxRow.kind == "quantity", OutboxRow.status == "pending")
+        ).all()
+    assert {sku for sku, _ in queued} == {"A", "C"}
+    assert len({c for _, c in queued}) == 2  # both storefronts: order lines without a listing ref
+
+
+def test_a_delivery_that_must_wait_is_put_back_and_the_batch_goes_on(new_uow, shop):
+    merchant, channel = shop
+    # A storefront edit is only believed after late order deliveries had time to arrive.
+    deliver(new_uow, channel, {"stock": 1, "variant": "3"}, {"order": "1", "sku": "C", "qty": 2})
+    report = process(new_uow)
+    assert (report.processed, report.deferred) == (1, 1)
+    assert committed(new_uow, merchant, "C") == 2
+    with new_uow() as uow:
+        waiting = uow.session.scalars(select(InboxDelivery).where(InboxDelivery.status == "received")).one()
+    assert waiting.process_after > datetime.now(UTC) + timedelta(seconds=5)
+
+
+def test_batches_continue_until_the_limit_or_the_inbox_is_empty(new_uow, shop):
+    merchant, channel = shop
+    deliver(new_uow, channel, *({"order": str(n), "sku": "C", "qty": 1} for n in range(5)))
+    assert process(new_uow, batch=2, limit=3).processed == 3
+    assert process(new_uow, batch=2).processed == 2
+    assert committed(new_uow, merchant, "C") == 5
+
+
+def test_a_delivery_that_breaks_unexpectedly_backs_off_without_holding_up_the_inbox(new_uow, shop, caplog):
+    merchant, channel = shop
+    deliver(new_uow, channel, {"order": "1", "sku": "A", "qty": 1}, {"order": "2", "sku": "B", "qty": "x"})
+    report = process(new_uow)
+    assert (report.processed, report.failed) == (1, 1)
+    assert committed(new_uow, merchant, "A") == 1
+    [(first, _), (second, error)] = deliveries(new_uow)
+    assert (first, second) == ("processed", "received") and error  # kept, with why, for a later try
+    assert "could not be processed" in caplog.text
