@@ -4,12 +4,13 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from connector.crypto import Vault
-from connector.models import Channel, InboxDelivery
+from connector.models import Channel, InboxDelivery, utcnow
 from connector.services import channels, merchants
 
 SECRET = "app-secret-for-tests"
@@ -58,6 +59,47 @@ def test_a_signed_delivery_is_stored_once_and_answered_200(client, shop_channel,
     assert (again.status_code, again.json["duplicate"]) == (200, True)
     [stored] = inbox(new_uow)
     assert (stored.status, stored.topic, stored.body) == ("received", "inventory_levels/update", BODY)
+
+
+def test_a_stored_delivery_keeps_its_key_its_headers_and_when_it_came(client, shop_channel, new_uow):
+    before = utcnow()
+    client.post("/webhooks/shopify", data=BODY, headers=headers(webhook_id="w-7"))
+    [stored] = inbox(new_uow)
+    assert (stored.channel_id, stored.platform, stored.attempts) == (shop_channel, "shopify", 0)
+    assert stored.dedupe_key == f"{shop_channel}:inventory_levels/update:e-w-7"
+    assert (
+        stored.headers["X-Shopify-Webhook-Id"] == "w-7"
+        and stored.headers["Content-Type"] == "application/json"
+    )
+    assert "Host" not in stored.headers  # only the platform's and the content headers are kept
+    assert before <= stored.received_at == stored.process_after <= utcnow()
+
+
+def test_the_intake_stores_on_a_new_connection_when_the_server_dropped_its_own(
+    client, shop_channel, new_uow, engine
+):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("only a database server drops a connection from under us")
+    assert client.post("/webhooks/shopify", data=BODY, headers=headers(webhook_id="w-1")).status_code == 200
+    with engine.connect() as connection:  # as a server restart or an idle timeout would
+        dropped = connection.scalar(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = "
+                "current_database() AND pid <> pg_backend_pid() AND query LIKE 'INSERT INTO webhook_inbox%'"
+            )
+        )
+    assert dropped >= 1
+    answer = client.post("/webhooks/shopify", data=BODY, headers=headers(webhook_id="w-2"))
+    assert (answer.status_code, answer.json["duplicate"]) == (200, False)
+    assert len(inbox(new_uow)) == 2
+
+
+def test_accepted_deliveries_are_logged_at_debug_and_refusals_at_info(client, shop_channel, caplog):
+    with caplog.at_level(logging.DEBUG, logger="connector.web"):
+        client.post("/webhooks/shopify", data=BODY, headers=headers())
+        client.post("/webhooks/shopify", data=BODY, headers=headers(signature=sign(BODY, "wrong")))
+    access = [(r.levelno, r.getMessage().split()[2]) for r in caplog.records if r.name == "connector.web"]
+    assert access == [(logging.DEBUG, "200"), (logging.INFO, "401")]
 
 
 @pytest.mark.parametrize(

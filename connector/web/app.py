@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from flask import Flask, g, request
+from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,6 +17,7 @@ from adapters.base import Channel as ChannelPort
 from connector import logs
 from connector.db import UnitOfWork, make_engine, session_factory
 from connector.models import Channel
+from connector.services.inbox import InboxWriter
 from connector.settings import Settings
 from connector.storefronts import StorefrontCache
 from connector.web import api as support_api
@@ -28,6 +30,10 @@ from connector.web import unsubscribe as unsubscribe_pages
 
 log = logging.getLogger("connector.web")
 MAX_BODY_BYTES = 2 * 1024 * 1024
+# Routes whose successful answers are logged at DEBUG, not INFO: storefronts send webhooks by the
+# thousand, each accepted one is a row in the inbox already, and a log line cost more than storing it.
+# Refusals and errors are logged at INFO as on every route.
+QUIET_WHEN_OK = frozenset({"webhooks.shopify", "webhooks.woocommerce"})
 
 
 @dataclass
@@ -38,10 +44,12 @@ class Services:
     engine: Engine
     sessions: sessionmaker[Session]
     storefronts: StorefrontCache = field(init=False)
+    inbox: InboxWriter = field(init=False)
     worker_wakeup: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
         self.storefronts = StorefrontCache(self.settings)
+        self.inbox = InboxWriter(self.engine)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessions)
@@ -50,7 +58,8 @@ class Services:
         return self.storefronts.get(channel, allow_inactive=for_verification)
 
     def wake_worker(self) -> None:
-        self.worker_wakeup.set()
+        if not self.worker_wakeup.is_set():  # set() takes a lock; under gunicorn nobody clears the flag
+            self.worker_wakeup.set()
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> Flask:
@@ -61,6 +70,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.url_map.strict_slashes = False
+    app.session_interface = CookieSessions()
     engine = engine or make_engine(settings.database_url)
     app.extensions["backorder"] = Services(settings, engine, session_factory(engine))
 
@@ -78,6 +88,23 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     return app
 
 
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, not opened or saved for a request that brought no cookie.
+
+    No route keeps anything in the session today, yet Flask would build a signer and parse cookies to
+    open one, and read seven settings to save it, on every request (every webhook delivery, too). Without
+    a cookie the outcome is the same as Flask's: an empty session, and no cookie unless one is set."""
+
+    def open_session(self, app, request):
+        if "HTTP_COOKIE" in request.environ or not app.secret_key:
+            return super().open_session(app, request)
+        return self.session_class()
+
+    def save_session(self, app, session, response) -> None:
+        if session or session.modified or session.accessed:
+            super().save_session(app, session, response)
+
+
 def _trace_requests(app: Flask) -> None:
     @app.before_request
     def _start() -> None:
@@ -89,8 +116,11 @@ def _trace_requests(app: Flask) -> None:
     @app.after_request
     def _finish(response):
         response.headers["X-Request-Id"] = logs.request_id.get()
-        elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
-        log.info("%s %s %s %.1fms", request.method, request.path, response.status_code, elapsed)
+        quiet = response.status_code < 400 and request.endpoint in QUIET_WHEN_OK
+        level = logging.DEBUG if quiet else logging.INFO
+        if log.isEnabledFor(level):
+            elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+            log.log(level, "%s %s %s %.1fms", request.method, request.path, response.status_code, elapsed)
         return response
 
     @app.teardown_request

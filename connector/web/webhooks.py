@@ -10,18 +10,20 @@ import logging
 import threading
 import time
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, request
 from sqlalchemy import select
 
 from adapters.base import WebhookDelivery
 from adapters.errors import WebhookRejected
 from connector.models import Channel
-from connector.services import inbox
 from connector.web.problems import error_response
 
 bp = Blueprint("webhooks", __name__)
 log = logging.getLogger(__name__)
 SHOP_HEADER = "X-Shopify-Shop-Domain"
+# The two answers to a stored delivery, as jsonify would write them, encoded once.
+STORED = b'{"accepted":true,"duplicate":false}\n'
+DUPLICATE = b'{"accepted":true,"duplicate":true}\n'
 
 
 @bp.post("/webhooks/shopify")
@@ -53,7 +55,7 @@ def woocommerce(channel_id: int) -> Response:
 def _intake(channel: Channel, reload=None) -> Response:
     services = _services()
     body = request.get_data(cache=False)
-    headers = dict(request.headers)
+    headers = _headers(request.environ)
     try:
         delivery = _verify(services, channel, headers, body)
     except WebhookRejected as rejected:
@@ -71,10 +73,24 @@ def _intake(channel: Channel, reload=None) -> Response:
     if delivery.topic == "ping":
         return Response("", status=200)
     status = "received" if channel.status == "active" else "ignored"
-    stored = inbox.record_direct(services.engine, channel, delivery, status=status)
+    stored = services.inbox.store(channel, delivery, status=status)
     if stored and status == "received":
         services.wake_worker()
-    return jsonify(accepted=True, duplicate=not stored)
+    return Response(STORED if stored else DUPLICATE, mimetype="application/json")
+
+
+def _headers(environ: dict) -> dict[str, str]:
+    """The request's headers as one plain dict, in werkzeug's spelling (`X-Shopify-Topic`), read from the
+    WSGI environ once: `request.headers` re-reads the environ on every lookup and every iteration."""
+    headers = {
+        key[5:].replace("_", "-").title(): value
+        for key, value in environ.items()
+        if key.startswith("HTTP_") and key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH")
+    }
+    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if environ.get(key):
+            headers[key.replace("_", "-").title()] = environ[key]
+    return headers
 
 
 def _verify(services, channel: Channel, headers: dict, body: bytes) -> WebhookDelivery:
