@@ -85,14 +85,23 @@ class Delivery:
 
 
 class WebhookSender:
-    """Delivers webhooks at least once from a background thread, like the platforms do.
+    """Delivers webhooks at least once from background threads, like the platforms do.
 
-    A delivery counts as accepted on any 2xx (and, like WooCommerce, on a redirect, which the receiver
-    must therefore never answer with). Failures are retried with backoff up to `max_attempts`.
-    Duplicates and reordering come from `faults`."""
+    With `concurrency` above one, several deliveries are in flight at once (Shopify delivers in parallel
+    and promises no order), so a slow receiver delays them without turning them into a queue.
+
+        A delivery counts as accepted on any 2xx (and, like WooCommerce, on a redirect, which the receiver
+        must therefore never answer with). Failures are retried with backoff up to `max_attempts`.
+        Duplicates and reordering come from `faults`."""
 
     def __init__(
-        self, faults: Faults, *, max_attempts: int = 8, base_delay: float = 0.2, timeout: float = 5.0
+        self,
+        faults: Faults,
+        *,
+        max_attempts: int = 8,
+        base_delay: float = 0.2,
+        timeout: float = 5.0,
+        concurrency: int = 1,
     ):
         self.faults = faults
         self.max_attempts = max_attempts
@@ -104,10 +113,14 @@ class WebhookSender:
         self._held: Delivery | None = None
         self._seq = 0
         self._cond = threading.Condition()
-        self._session = requests.Session()
+        self._local = threading.local()  # a requests.Session per sending thread
         self._busy = 0
-        self._thread = threading.Thread(target=self._run, name="sandbox-webhooks", daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._run, name=f"sandbox-webhooks-{n}", daemon=True)
+            for n in range(max(1, concurrency))
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def send(self, delivery: Delivery) -> None:
         with self._cond:
@@ -161,7 +174,10 @@ class WebhookSender:
     def _deliver(self, delivery: Delivery) -> None:
         delivery.attempts += 1
         try:
-            response = self._session.post(
+            session = getattr(self._local, "session", None)
+            if session is None:
+                session = self._local.session = requests.Session()
+            response = session.post(
                 delivery.url,
                 data=delivery.body,
                 headers=delivery.headers,

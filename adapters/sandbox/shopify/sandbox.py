@@ -83,7 +83,7 @@ class ShopifySandbox:
         self.store = Store(domain=shop)
         self.bucket = CostBucket(bucket_size, restore_rate)
         self.calls = CallCounter()
-        self.webhooks = webhooks or WebhookSender(self.faults)
+        self.webhooks = webhooks or WebhookSender(self.faults, concurrency=4)
         self.publisher = WebhookPublisher(self.store, self.webhooks, client_secret)
         self.endpoint = GraphQLEndpoint(self.store, self.bucket, self.calls, self.app_id)
         self.oauth = OAuthGrants(shop, client_id, client_secret, self._issue_token)
