@@ -94,12 +94,22 @@ def test_the_intake_stores_on_a_new_connection_when_the_server_dropped_its_own(
     assert len(inbox(new_uow)) == 2
 
 
-def test_accepted_deliveries_are_logged_at_debug_and_refusals_at_info(client, shop_channel, caplog):
+def test_accepted_deliveries_are_logged_at_debug_and_refusals_at_info_both_with_their_request_id(
+    client, shop_channel, caplog
+):
     with caplog.at_level(logging.DEBUG, logger="connector.web"):
-        client.post("/webhooks/shopify", data=BODY, headers=headers())
-        client.post("/webhooks/shopify", data=BODY, headers=headers(signature=sign(BODY, "wrong")))
-    access = [(r.levelno, r.getMessage().split()[2]) for r in caplog.records if r.name == "connector.web"]
-    assert access == [(logging.DEBUG, "200"), (logging.INFO, "401")]
+        accepted = client.post("/webhooks/shopify", data=BODY, headers=headers() | {"X-Request-Id": "r-1"})
+        refused = client.post("/webhooks/shopify", data=BODY, headers=headers(signature=sign(BODY, "wrong")))
+    assert accepted.headers["X-Request-Id"] == "r-1" and len(refused.headers["X-Request-Id"]) == 32
+    access = [
+        (r.levelno, r.getMessage().split()[:3], r.request_id)
+        for r in caplog.records
+        if r.name == "connector.web"
+    ]
+    assert access == [
+        (logging.DEBUG, ["POST", "/webhooks/shopify", "200"], "r-1"),
+        (logging.INFO, ["POST", "/webhooks/shopify", "401"], refused.headers["X-Request-Id"]),
+    ]
 
 
 @pytest.mark.parametrize(

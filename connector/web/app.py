@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import logging
 import threading
-import time
-import uuid
 from dataclasses import dataclass, field
 
-from flask import Flask, g, request
+from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -27,13 +24,9 @@ from connector.web import health, problems, storefront, webhooks
 from connector.web import install as install_routes
 from connector.web import ratelimit as rate_limits
 from connector.web import unsubscribe as unsubscribe_pages
+from connector.web.tracing import RequestTrace
 
-log = logging.getLogger("connector.web")
 MAX_BODY_BYTES = 2 * 1024 * 1024
-# Routes whose successful answers are logged at DEBUG, not INFO: storefronts send webhooks by the
-# thousand, each accepted one is a row in the inbox already, and a log line cost more than storing it.
-# Refusals and errors are logged at INFO as on every route.
-QUIET_WHEN_OK = frozenset({"webhooks.shopify", "webhooks.woocommerce"})
 
 
 @dataclass
@@ -84,7 +77,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.register_blueprint(rate_limits.bp)
     app.register_blueprint(install_routes.bp)
     app.register_blueprint(compliance_webhooks.bp)
-    _trace_requests(app)
+    app.wsgi_app = RequestTrace(app.wsgi_app)  # type: ignore[method-assign]
     return app
 
 
@@ -103,28 +96,3 @@ class CookieSessions(SecureCookieSessionInterface):
     def save_session(self, app, session, response) -> None:
         if session or session.modified or session.accessed:
             super().save_session(app, session, response)
-
-
-def _trace_requests(app: Flask) -> None:
-    @app.before_request
-    def _start() -> None:
-        incoming = request.headers.get("X-Request-Id", "")
-        rid = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
-        g.request_id_token = logs.request_id.set(rid)
-        g.started = time.perf_counter()
-
-    @app.after_request
-    def _finish(response):
-        response.headers["X-Request-Id"] = logs.request_id.get()
-        quiet = response.status_code < 400 and request.endpoint in QUIET_WHEN_OK
-        level = logging.DEBUG if quiet else logging.INFO
-        if log.isEnabledFor(level):
-            elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
-            log.log(level, "%s %s %s %.1fms", request.method, request.path, response.status_code, elapsed)
-        return response
-
-    @app.teardown_request
-    def _reset(_error) -> None:
-        token = g.pop("request_id_token", None)
-        if token is not None:
-            logs.request_id.reset(token)
