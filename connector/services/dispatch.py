@@ -22,6 +22,7 @@ from connector.models import Channel, Item, Listing, Merchant, OutboxRow
 from connector.services import dispatch_states as states
 from connector.services.dispatch_substitutes import send_substitutes
 from connector.services.ledger import level_of
+from connector.services.substitute_lists import KIND as SUBSTITUTES
 
 LEASE = timedelta(seconds=60)
 MAX_ROWS_PER_ROUND = 10_000
@@ -130,10 +131,30 @@ def dispatch_round(
             continue
         _record(new_uow(), channel_id, batch, outcomes, now(), policy, rng, report)
     if not any(e.startswith(("ChannelAuthFailed", "ChannelThrottled")) for e in report.errors):
-        states.send_states(new_uow, channel_id, port, now, policy=policy, rng=rng, report=report)
-        states.send_tags(new_uow, channel_id, port, now, policy=policy, rng=rng, report=report)
-        send_substitutes(new_uow, channel_id, port, now, policy=policy, rng=rng, report=report)
+        # Most rounds carry only quantities: the other phases run when rows of their kind are due.
+        due = _due_kinds(new_uow(), channel_id, now())
+        if "backorder_state" in due:
+            states.send_states(new_uow, channel_id, port, now, policy=policy, rng=rng, report=report)
+        if "order_tag" in due:
+            states.send_tags(new_uow, channel_id, port, now, policy=policy, rng=rng, report=report)
+        if SUBSTITUTES in due:
+            send_substitutes(new_uow, channel_id, port, now, policy=policy, rng=rng, report=report)
     return report
+
+
+def _due_kinds(uow: UnitOfWork, channel_id: int, now: datetime) -> set[str]:
+    with uow:
+        return set(
+            uow.session.scalars(
+                select(OutboxRow.kind)
+                .where(
+                    OutboxRow.channel_id == channel_id,
+                    OutboxRow.status == "pending",
+                    OutboxRow.next_attempt_at <= now,
+                )
+                .distinct()
+            )
+        )
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,9 @@ class WooCommerceSandbox:
         self.store = Store()
         self._address = store_url.rstrip("/") if store_url else None
         # WooCommerce sends each webhook delivery once; a failure only counts towards disabling it.
-        self.sender = WebhookSender(self.faults, max_attempts=1)
+        # Deliveries are Action Scheduler jobs, run by more than one queue runner at a time (the
+        # WP-Cron runner and the async request runners), so several can be in flight.
+        self.sender = WebhookSender(self.faults, max_attempts=1, concurrency=4)
         self.webhooks = Webhooks(
             self.sender, self._render, lambda: self.address, default_secret=webhook_secret
         )
