@@ -9,6 +9,7 @@ Three parts, each on a fresh world of two Shopify and one WooCommerce sandbox st
    store must show the ledger's number and every order must be counted once.
 
     .venv/bin/python bench/sync_bench.py [--database-url URL] [--quick] [--parts latency,burst,correctness]
+        [--worker-processes N [--kill-a-worker]]
 
 The last line printed is one JSON object with the figures.
 """
@@ -18,6 +19,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import signal
 import statistics
 import sys
 import tempfile
@@ -116,15 +119,26 @@ def correctness(args) -> dict:
         reorder_rate=0.1,
     ).start()
     try:
+        workers = []
         if args.worker_processes:
-            for _ in range(args.worker_processes):
-                world.start_process_worker(threads=args.worker_threads)
+            workers = [
+                world.start_process_worker(threads=args.worker_threads) for _ in range(args.worker_processes)
+            ]
         else:
             world.start_thread_workers(count=1, threads=args.worker_threads)
         started = time.monotonic()
-        world.place_orders(args.orders, per_second=args.rate)
+        if args.kill_a_worker:
+            # Half the orders, SIGKILL one worker mid-run, the rest of the orders, then a new worker.
+            world.place_orders(args.orders // 2, per_second=args.rate)
+            os.kill(workers[0].pid, signal.SIGKILL)
+            workers[0].wait(timeout=10)
+            world.place_orders(args.orders - args.orders // 2, per_second=args.rate)
+            world.start_process_worker(threads=args.worker_threads)
+        else:
+            world.place_orders(args.orders, per_second=args.rate)
         settle = world.settle(timeout=900)
         counts = world.counts()
+        counts["workers_killed"] = 1 if args.kill_a_worker else 0
         counts["run_seconds"] = round(time.monotonic() - started, 1)
         counts["settle_seconds_after_last_order"] = round(settle, 1)
         return counts
@@ -145,6 +159,11 @@ def main() -> None:
         help="correctness part: run this many `backorder worker` processes (default: one in-process worker)",
     )
     parser.add_argument("--worker-threads", type=int, default=4, help="dispatcher threads per worker")
+    parser.add_argument(
+        "--kill-a-worker",
+        action="store_true",
+        help="correctness part: SIGKILL one worker process halfway and start a new one (needs --worker-processes)",
+    )
     parser.add_argument("--latency-orders", type=int, default=100)
     parser.add_argument("--latency-rate", type=float, default=5.0)
     parser.add_argument("--latency-ms", type=int, default=100)
@@ -156,6 +175,8 @@ def main() -> None:
         help="comma-separated parts to run (default: all three)",
     )
     args = parser.parse_args()
+    if args.kill_a_worker and not args.worker_processes:
+        parser.error("--kill-a-worker needs --worker-processes (at least 1)")
     if args.quick:
         args.skus, args.orders, args.latency_orders, args.burst_changes = 50, 100, 10, 600
     figures = {}
