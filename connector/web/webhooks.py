@@ -80,12 +80,14 @@ def _intake(channel: Channel, reload=None) -> Response:
 
 
 def _headers(environ: dict) -> dict[str, str]:
-    """The request's headers as one plain dict, in werkzeug's spelling (`X-Shopify-Topic`), read from the
-    WSGI environ once: `request.headers` re-reads the environ on every lookup and every iteration."""
+    """The platform's headers (`X-...`) and the content headers (`Content-...`), all that verification reads
+    and the inbox keeps, as one plain dict in werkzeug's spelling (`X-Shopify-Topic`). Read from the WSGI environ once:
+    `request.headers` reads the whole environ again on every lookup and every iteration."""
     headers = {
         key[5:].replace("_", "-").title(): value
         for key, value in environ.items()
-        if key.startswith("HTTP_") and key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH")
+        if key.startswith(("HTTP_X_", "HTTP_CONTENT_"))
+        and key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH")
     }
     for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
         if environ.get(key):
