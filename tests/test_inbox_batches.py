@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from adapters.base import ListingRef, OrderInfo, OrderLineInfo, OrderPlaced, StockChanged, WebhookDelivery
 from adapters.errors import WebhookRejected
@@ -133,3 +134,21 @@ def test_a_delivery_that_breaks_unexpectedly_backs_off_without_holding_up_the_in
     [(first, _), (second, error)] = deliveries(new_uow)
     assert (first, second) == ("processed", "received") and error  # kept, with why, for a later try
     assert "could not be processed" in caplog.text
+
+
+def test_a_delivery_caught_in_a_deadlock_is_tried_again_soon_without_counting_an_attempt(new_uow, shop):
+    merchant, channel = shop
+
+    class Deadlocked(Port):
+        def parse_webhook(self, delivery):
+            if json.loads(delivery.body).get("deadlock"):
+                raise OperationalError("UPDATE items …", {}, Exception("deadlock detected"))
+            return super().parse_webhook(delivery)
+
+    deliver(new_uow, channel, {"deadlock": True}, {"order": "1", "sku": "C", "qty": 1})
+    report = inbox.process_due(new_uow, lambda channel: Deadlocked(), lambda: datetime.now(UTC))
+    assert (report.processed, report.deferred, report.failed) == (1, 1, 0)
+    with new_uow() as uow:
+        waiting = uow.session.scalars(select(InboxDelivery).where(InboxDelivery.status == "received")).one()
+    assert waiting.attempts == 0 and "deadlock detected" in waiting.error
+    assert committed(new_uow, merchant, "C") == 1

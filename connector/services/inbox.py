@@ -260,7 +260,15 @@ def _process_one(uow: UnitOfWork, row, channel, port_for, now: datetime, touched
         _fail(row, f"{type(error).__name__}: {error}", now)
         report.failed += 1
         return
-    except Exception as error:  # a bug or a deadlock: this delivery backs off, the batch and inbox go on
+    except OperationalError as error:
+        # A deadlock or lock timeout with another worker's batch: nothing wrong with the delivery, so it
+        # is tried again shortly without counting towards giving up on it.
+        savepoint.rollback()
+        row.process_after = now + timedelta(seconds=1)
+        row.error = f"{type(error).__name__}: {error}"[:2000]
+        report.deferred += 1
+        return
+    except Exception as error:  # a bug: this delivery backs off, the batch and the inbox go on
         log.exception("webhook delivery %s could not be processed", row.id)
         savepoint.rollback()
         _fail(row, f"{type(error).__name__}: {error}", now)
