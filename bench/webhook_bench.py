@@ -7,9 +7,13 @@ same signed `inventory_levels/update` deliveries (about 1% of them twice) over a
 keep-alive connections, in rounds that alternate which app goes first, so that other work on the
 machine weighs on both alike. Then the inbox is counted: every delivery answered 200 must be stored,
 each duplicate exactly once. The CPU time of each server's processes is measured too (from /proc), a
-figure that other load on the machine disturbs far less than the rates. The headline is the
-configuration with the most accepted webhooks/s; every configuration's figures are in "configs".
-The exit status is 1 when a delivery was lost or a duplicate stored twice.
+figure that other load on the machine disturbs far less than the rates, and with PostgreSQL on this
+machine that of the server processes serving the bench's database. "cpu_ratio" compares what one
+request costs in all (server, database, load generator): the ratio the rates would show if both apps
+were bound by CPU alone on an otherwise idle machine (waits, such as SQLite's for its write lock, are
+not in it). The headline is the configuration with the most accepted webhooks/s; every
+configuration's figures are in "configs". The exit status is 1 when a delivery was lost or a duplicate
+stored twice.
 
     .venv/bin/python bench/webhook_bench.py [--requests 5000] [--concurrency 24] [--configs 2x4,4x2]
         [--database-url postgresql://postgres@127.0.0.1:5432/test]
@@ -79,6 +83,7 @@ class LoadSpec:
 
     ports: dict[str, int]  # app name ("webhook", "trivial") to its gunicorn's port
     groups: dict[str, int]  # app name to its gunicorn's process group, for its CPU time
+    database: str | None  # the PostgreSQL database's name, for its server processes' CPU time
     shop: str
     secret: str
     warmup: list[Delivery]
@@ -97,6 +102,7 @@ class AppLoad:
     elapsed_s: float = 0.0
     cpu_s: float = 0.0  # the load generator's own CPU time while driving this app
     server_cpu_s: float = 0.0  # the app's gunicorn master and workers' CPU time meanwhile
+    database_cpu_s: float = 0.0  # the PostgreSQL processes serving the bench's database, meanwhile
     duplicate_answers: int = 0
 
 
@@ -125,15 +131,36 @@ def run_load(spec: LoadSpec) -> LoadResult:
         for app in order:
             load = result.apps[app]
             cpu, server_cpu = time.process_time(), group_cpu_s(spec.groups[app])
+            database_cpu = database_cpu_s(spec.database)
             load.elapsed_s += _drive(spec, spec.ports[app], timed, chunk, load)
             load.cpu_s += time.process_time() - cpu
             load.server_cpu_s += group_cpu_s(spec.groups[app]) - server_cpu
+            load.database_cpu_s += database_cpu_s(spec.database) - database_cpu
     return result
 
 
 def group_cpu_s(group: int) -> float:
     """CPU time (user + system) used so far by the live processes of a process group, from /proc
     (0 where there is no /proc: the figure is then missing, not wrong)."""
+    return _cpu_s(lambda fields, _entry: int(fields[2]) == group)
+
+
+def database_cpu_s(database: str | None) -> float:
+    """CPU time used so far by the PostgreSQL server processes serving `database`, found by the titles
+    they give themselves ("postgres: ... USER DATABASE HOST(PORT) ..."); 0 without a database, or where
+    the server does not run on this machine."""
+    if not database:
+        return 0.0
+    marker = f" {database} ".encode()
+
+    def serves(_fields: list[str], entry: os.DirEntry) -> bool:
+        title = Path(entry.path, "cmdline").read_bytes()
+        return title.startswith(b"postgres: ") and marker in title
+
+    return _cpu_s(serves)
+
+
+def _cpu_s(wanted) -> float:
     if not Path("/proc/self/stat").exists():
         return 0.0
     ticks = 0
@@ -142,11 +169,11 @@ def group_cpu_s(group: int) -> float:
             continue
         try:
             stat = Path(entry.path, "stat").read_text()
+            fields = stat.rpartition(")")[2].split()  # after the command name, which may hold spaces
+            if wanted(fields, entry):
+                ticks += int(fields[11]) + int(fields[12])
         except OSError:
             continue  # gone meanwhile
-        fields = stat.rpartition(")")[2].split()  # after the command name, which may hold spaces
-        if int(fields[2]) == group:
-            ticks += int(fields[11]) + int(fields[12])
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
@@ -426,6 +453,7 @@ class Bench:
     rounds: int
     duplicate_rate: float
     rng: random.Random
+    database_name: str | None = None  # PostgreSQL's, to count its server processes' CPU time
     runs: int = 0
 
     def measure(self, config: ServerConfig) -> dict[str, object]:
@@ -449,6 +477,7 @@ class Bench:
             spec = LoadSpec(
                 ports={"webhook": webhook_port, "trivial": trivial_port},
                 groups={"webhook": webhook_group, "trivial": trivial_group},
+                database=self.database_name,
                 shop=shop,
                 secret=secret,
                 warmup=warmup,
@@ -462,15 +491,22 @@ class Bench:
         figures["ratio"] = round(figures["webhooks_per_s"] / max(figures["trivial_per_s"], 1e-9), 3)
         figures |= _losses(spec, result, self.store.stored_keys(channel_id), channel_id)
         figures["server_cpu_ms_per_request"] = _per_request(result, "server_cpu_s", len(spec.timed))
+        figures["database_cpu_ms_per_request"] = _per_request(result, "database_cpu_s", len(spec.timed))
         figures["loadgen_cpu_ms_per_request"] = _per_request(result, "cpu_s", len(spec.timed))
-        cpu = figures["server_cpu_ms_per_request"]
+        figures["cpu_ratio"] = _cpu_ratio(figures)
+        cpu, db = figures["server_cpu_ms_per_request"], figures["database_cpu_ms_per_request"]
         print(
             f"[{config.label}] connector: {_brief(figures, 'webhook')}, server CPU {cpu['webhook']} ms each"
+            + (f" + database {db['webhook']} ms" if self.database_name else "")
         )
         print(
             f"[{config.label}] trivial:   {_brief(figures, 'trivial')}, server CPU {cpu['trivial']} ms each"
         )
-        print(f"[{config.label}] lost {figures['lost']}, ratio {figures['ratio']}", flush=True)
+        print(
+            f"[{config.label}] lost {figures['lost']}, ratio {figures['ratio']} (CPU per request: "
+            f"{figures['cpu_ratio']})",
+            flush=True,
+        )
         for app, log in logs.items():
             if figures[f"{app}_errors"]:
                 print(f"[{config.label}] {app} answered errors; its log ends:\n{_tail(log)}", flush=True)
@@ -479,6 +515,14 @@ class Bench:
 
 def _per_request(result: LoadResult, what: str, requests: int) -> dict[str, float]:
     return {app: round(getattr(load, what) / requests * 1000, 3) for app, load in result.apps.items()}
+
+
+def _cpu_ratio(figures: dict) -> float | None:
+    """The trivial app's CPU per request over the connector's, each with its share of the database and
+    of the load generator: the rates' ratio if both were bound by CPU alone, with nothing else running."""
+    parts = ("server_cpu_ms_per_request", "database_cpu_ms_per_request", "loadgen_cpu_ms_per_request")
+    webhook, trivial = (sum(figures[part][app] for part in parts) for app in ("webhook", "trivial"))
+    return round(trivial / webhook, 3) if webhook > 0 and trivial > 0 else None  # None: no /proc
 
 
 def _rates(prefix: str, load: AppLoad) -> dict[str, object]:
@@ -578,6 +622,13 @@ def server_env(database_url: str, workdir: Path, encryption_key: str, log_level:
     }
 
 
+def _postgresql_database(url: str) -> str | None:
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    return parsed.database if parsed.get_backend_name() == "postgresql" else None
+
+
 def headline(runs: list[dict[str, object]], database_kind: str, args: argparse.Namespace) -> dict:
     """The fastest configuration's figures first; losses and duplicate checks cover every run."""
     best = max(runs, key=lambda run: run["webhooks_per_s"])
@@ -590,6 +641,7 @@ def headline(runs: list[dict[str, object]], database_kind: str, args: argparse.N
         "trivial_per_s": best["trivial_per_s"],
         "trivial_p99_ms": best["trivial_p99_ms"],
         "ratio": best["ratio"],
+        "cpu_ratio": best["cpu_ratio"],
         "config": best["config"],
         "database": database_kind,
         "requests": args.requests,
@@ -623,6 +675,7 @@ def main(argv: list[str] | None = None) -> int:
                     rounds=args.rounds,
                     duplicate_rate=args.duplicate_rate,
                     rng=random.Random(args.seed),
+                    database_name=_postgresql_database(url),
                 )
                 print(f"{os.cpu_count()} cores, {kind}, configs {[c.label for c in args.configs]}")
                 runs = [bench.measure(config) for config in args.configs]

@@ -44,5 +44,7 @@ def test_webhook_bench_reports_rates_no_losses_and_duplicates_stored_once():
     assert figures["webhook_p99_ms"] >= figures["webhook_p50_ms"] > 0
     assert figures["trivial_p99_ms"] > 0
     assert figures["ratio"] == round(figures["webhooks_per_s"] / figures["trivial_per_s"], 3)
+    assert figures["cpu_ratio"] > 0  # every request's CPU time is counted, from /proc
     [run] = figures["configs"]
     assert run["config"] == "1x2" and run["stored"] == 100 + 10 - run["duplicates_sent"]
+    assert run["database_cpu_ms_per_request"] == {"webhook": 0.0, "trivial": 0.0}  # SQLite: no server
