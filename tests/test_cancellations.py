@@ -224,6 +224,50 @@ def test_a_storefront_failure_leaves_a_retryable_cancellation_and_no_ledger_chan
     ]
 
 
+def _failed_once(new_uow, shop, cmd) -> int:
+    """The storefront call ends in an error, so whether its refund landed is unknown."""
+    shop.storefront.fail_next.append(unavailable())
+    with pytest.raises(StorefrontFailed) as failed:
+        run(new_uow, shop, cmd)
+    return failed.value.cancellation_id
+
+
+def test_units_of_a_cancellation_with_an_unknown_outcome_cannot_be_cancelled_by_another_request(
+    new_uow, shop
+):
+    order = place(new_uow, shop, "1001", [("B", 2)])
+    b_line = line_id(new_uow, order, "B")
+    _failed_once(new_uow, shop, command(shop, order, [(b_line, 2)]))
+
+    with pytest.raises(Conflict, match="being cancelled by another request"):
+        run(new_uow, shop, command(shop, order, [(b_line, 1)], key="customer-self-cancel"))
+    with pytest.raises(Conflict, match="nothing is waiting"):
+        run(new_uow, shop, command(shop, order, key="auto-cancel", scope="waiting", source="policy"))
+    assert shop.storefront.cancels == []
+    assert level(new_uow, shop.merchant_id, "B") == (0, 2, 2)
+
+
+def test_a_retry_after_an_unknown_outcome_sends_the_same_request_though_stock_arrived_meanwhile(
+    new_uow, shop
+):
+    """The first refund may have landed: a retry re-planned against the stock now would refuse (the store
+    keeps the refund, the ledger nothing) or ask for fewer units than the refund it then finds."""
+    order = place(new_uow, shop, "1001", [("B", 3)])
+    cmd = command(shop, order, key="ticket-7", scope="waiting")
+    first = _failed_once(new_uow, shop, cmd)
+    arrival = expect(new_uow, shop, "B", 1, NOW.date() + timedelta(days=5))
+    incoming.receive_incoming(new_uow(), arrival, quantity=None, now=NOW)
+
+    outcome = run(new_uow, shop, cmd)
+
+    assert outcome.cancellation["id"] == first and outcome.cancellation["status"] == "completed"
+    [sent] = shop.storefront.cancels
+    assert [line.quantity for line in sent.lines] == [3]
+    assert sent.idempotency_key.startswith(f"backorder-cancellation:{first}:")
+    assert [line["quantity"] for line in outcome.cancellation["lines"]] == [3]
+    assert level(new_uow, shop.merchant_id, "B") == (1, 0, 0)  # the unit set aside went back on the shelf
+
+
 def test_cancelling_moves_up_the_etas_of_the_customers_behind(new_uow, shop):
     day = NOW.date()
     expect(new_uow, shop, "B", 2, day + timedelta(days=10))

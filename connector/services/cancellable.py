@@ -20,8 +20,10 @@ from connector.services.backorders import units_waiting
 
 Scope = Literal["order", "lines", "waiting"]
 SHIPPED = frozenset({"shipped", "fulfilled", "closed"})
-# Cancellations whose units are on their way out: another request must not count them again.
-IN_FLIGHT = ("sending", "storefront_done")
+# Cancellations whose units are on their way out: another request must not count them again. A
+# storefront_error is among them: its refund may have landed (the answer was lost), and its retry
+# settles those same units, so nobody else may cancel them meanwhile.
+IN_FLIGHT = ("sending", "storefront_done", "storefront_error")
 
 
 @dataclass(frozen=True)

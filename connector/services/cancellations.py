@@ -6,7 +6,9 @@ storefront thinks:
 1. claim: lock the order, check the request (only waiting units), record the cancellation as
    `sending` under its idempotency key (unique per merchant: two identical requests make one row);
 2. storefront: refund or cancel there; the answer is kept (`storefront_done`), or the error
-   (`storefront_error`, retryable: the same idempotency key resumes, nothing in the ledger changed);
+   (`storefront_error`: the outcome is unknown, so the units stay reserved and nothing in the ledger
+   changed; the same idempotency key resumes by sending the same request again, not a new plan, and the
+   storefront recognises an earlier refund by the request's key);
 3. ledger: release the units, take them out of the queue, recompute the ETAs of those behind them,
    queue the storefront pushes and the customer's message (`completed`).
 
@@ -176,6 +178,10 @@ def _claim_once(new_uow: Callable[[], UnitOfWork], command: CancelCommand, now: 
             settled = _settled(row, command, now)
             if settled is not None:
                 return settled
+            if row.lines:
+                claim = _resume(uow, row, order, command, now)
+                uow.commit()
+                return claim
         try:
             states = cancellable.line_states(uow, order, except_cancellation=row.id if row else None)
             plan = cancellable.plan(
@@ -190,6 +196,24 @@ def _claim_once(new_uow: Callable[[], UnitOfWork], command: CancelCommand, now: 
         claim = _Claim(row.id, channel_id=order.channel_id, request=request)
         uow.commit()
     return claim
+
+
+def _resume(
+    uow: UnitOfWork, row: Cancellation, order: Order, command: CancelCommand, now: datetime
+) -> _Claim:
+    """An attempt whose storefront outcome is unknown is sent again as it was, not planned anew: the
+    storefront recognises its earlier refund by the idempotency key (or makes it now), and the ledger
+    then settles exactly the units that refund was for. Its units stayed reserved meanwhile."""
+    plan = Plan(
+        tuple(cancellable.PlannedLine(**entry) for entry in row.lines),
+        whole_order=bool((row.storefront_response or {}).get("whole_order")),
+    )
+    response = dict(row.storefront_response or {})
+    response.update(attempt_started_at=now.isoformat(), attempts=int(response.get("attempts", 0)) + 1)
+    row.status, row.storefront_response = SENDING, response
+    return _Claim(
+        row.id, channel_id=order.channel_id, request=_storefront_request(order, command, plan, row.id)
+    )
 
 
 def _locked_order(uow: UnitOfWork, command: CancelCommand) -> Order:
@@ -217,7 +241,7 @@ def _settled(row: Cancellation, command: CancelCommand, now: datetime) -> _Claim
     started = (row.storefront_response or {}).get("attempt_started_at")
     if row.status == SENDING and started and now - datetime.fromisoformat(started) < STALE_CLAIM:
         raise InProgress(f"cancellation {row.id} with this Idempotency-Key is in progress; retry shortly")
-    return None  # storefront_error, or a claim abandoned mid-call: check again and send again
+    return None  # storefront_error, or a claim abandoned mid-call: its outcome is unknown, send it again
 
 
 def _record_claim(

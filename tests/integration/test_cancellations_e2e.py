@@ -275,7 +275,9 @@ def test_a_woocommerce_refund_whose_answer_was_lost_is_found_on_the_retry_and_ma
     with pytest.raises(cancellations.StorefrontFailed):
         cancellations.cancel(new_uow, storefront_for, command, now=utcnow())
     assert len(woo_order.refund_ids) == 1  # it happened, unknown to us
-    assert stock(new_uow, merchant, "HOOD-OLI-S")["backordered"] == 2  # and the ledger waits
+    # The refund paid back the whole order, which WooCommerce then calls "refunded": its webhook cancels
+    # the order here before the retry (what CI on PostgreSQL met by chance). The retry must still finish.
+    eventually(lambda: order_by_number(new_uow, str(placed["number"])).status == "cancelled")
 
     outcome = cancellations.cancel(new_uow, storefront_for, command, now=utcnow())
 
