@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import random
 import re
 import time
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -231,15 +230,11 @@ class ShopifyChannel:
             "refundLineItems": refund_lines,
             "transactions": [],
         }
-        # The key follows from the request alone, so the same cancellation sent again (a retry after a
-        # timeout, here or by the caller) is answered with the first refund, or refused as a mismatch
-        # if the suggested amounts moved meanwhile: never a second refund.
-        key = (
-            "refund-"
-            + hashlib.sha256(json.dumps([refund_input, request.refund], sort_keys=True).encode()).hexdigest()[
-                :32
-            ]
-        )
+        # The caller's key names this cancellation across its attempts, so a retry after an unknown
+        # outcome is answered with the first refund (or refused as a mismatch if the suggested amounts
+        # moved meanwhile): never a second refund. A key derived from the lines instead would make two
+        # separate cancellations of the same units one refund. Without a key, each call is its own refund.
+        key = request.idempotency_key or f"refund-{uuid.uuid4().hex}"
         if request.refund:
             refund_input.update(self._refund_transactions(order_id, refund_lines))
         result = self._run("refund_create", {"input": refund_input}, idempotency_key=key)["refundCreate"]

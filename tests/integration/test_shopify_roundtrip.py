@@ -275,7 +275,11 @@ def test_a_line_is_cancelled_and_restocked_and_a_repeat_changes_nothing(shop):
     order = port.read_order(placed["id"])
     run_line = next(line for line in order.lines if line.sku == "RUN-41")
     request = CancelRequest(
-        order.order_id, (LineCancel(run_line.line_id, 1),), refund=False, reason="customer"
+        order.order_id,
+        (LineCancel(run_line.line_id, 1),),
+        refund=False,
+        reason="customer",
+        idempotency_key="backorder-cancellation:41:0123456789abcdef",
     )
     result = port.cancel(request)
     assert (result.cancelled_whole_order, result.refunded_amount) == (False, Decimal(0))
@@ -283,7 +287,7 @@ def test_a_line_is_cancelled_and_restocked_and_a_repeat_changes_nothing(shop):
     assert shop.sandbox.quantity("RUN-41") == 24  # 25, two ordered, one given back
     after = port.read_order(order.order_id)
     assert {line.sku: line.quantity for line in after.lines} == {"RUN-41": 1, "MUG-ENAMEL": 1}
-    assert port.cancel(request) == result  # the same cancellation again is answered with the first refund
+    assert port.cancel(request) == result  # the same cancellation (its key) again: the first refund
     assert shop.sandbox.quantity("RUN-41") == 24
 
 
