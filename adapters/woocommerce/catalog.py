@@ -10,9 +10,9 @@ from adapters.errors import NotFoundOnChannel
 
 from .cursor import CatalogCursor
 from .mapping import UNSELLABLE_TYPES, VARIABLE_TYPES, product_entry, quantity_of, variation_entry
+from .paging import PER_PAGE, total_pages
 from .transport import Reply, Transport
 
-PER_PAGE = 100  # WooCommerce's maximum
 # Stable order: new products land on the last page, so a resumed import misses nothing.
 _ORDER = {"orderby": "id", "order": "asc"}
 _STOCK_FIELDS = "id,manage_stock,stock_quantity"
@@ -44,7 +44,7 @@ class CatalogReader:
                 entries.append(product_entry(product))
         if variable:
             return CatalogPage(entries, CatalogCursor(position.page, tuple(variable)).encode())
-        more = position.page < _total_pages(reply, position.page, len(products))
+        more = position.page < total_pages(reply, position.page, len(products))
         return CatalogPage(entries, CatalogCursor(position.page + 1).encode() if more else None)
 
     def _variations_page(self, position: CatalogCursor) -> CatalogPage:
@@ -55,12 +55,12 @@ class CatalogReader:
                 f"products/{product_id}/variations", {"page": position.vpage, "per_page": PER_PAGE, **_ORDER}
             )
         except NotFoundOnChannel:  # deleted since its products page was read
-            entries, total_pages = [], 0
+            entries, pages = [], 0
         else:
             variations = [v for v in _list(reply) if isinstance(v, Mapping)]
             entries = [variation_entry(parent, v) for v in variations]
-            total_pages = _total_pages(reply, position.vpage, len(variations))
-        following = position.after_variations_page(total_pages)
+            pages = total_pages(reply, position.vpage, len(variations))
+        following = position.after_variations_page(pages)
         if following is None or following.variable[0] != product_id:
             self._parents.pop(product_id, None)
         # After the last variable product, the next products page (empty past the end, which ends the read).
@@ -99,12 +99,3 @@ class CatalogReader:
 
 def _list(reply: Reply) -> list[Any]:
     return reply.data if isinstance(reply.data, list) else []
-
-
-def _total_pages(reply: Reply, page: int, count: int) -> int:
-    """X-WP-TotalPages; when a proxy dropped it, a full page means there may be one more."""
-    headers = {k.lower(): v for k, v in reply.headers.items()}
-    try:
-        return int(headers["x-wp-totalpages"])
-    except (KeyError, ValueError):
-        return page + 1 if count >= PER_PAGE else page

@@ -20,6 +20,7 @@ from adapters.base import CancelRequest, CancelResult, LineCancel
 from adapters.errors import ChannelError, NotFoundOnChannel, OutcomeUnknown, RejectedByChannel
 
 from .mapping import TAGS_META_KEY, mapping_list, money, order_tags, refunded_amount
+from .paging import every_entry
 from .transport import Transport
 
 log = logging.getLogger("adapters.woocommerce")
@@ -163,8 +164,8 @@ def create_refund(
 
 
 def _find_refund(transport: Transport, order_id: str, marker: str) -> Mapping[str, Any] | None:
-    refunds = transport.read(f"orders/{order_id}/refunds", {"per_page": 100}).data
-    for refund in mapping_list(refunds):
+    # Every page: an order refunded line by line can have more refunds than one page holds.
+    for refund in every_entry(transport, f"orders/{order_id}/refunds"):
         for meta in mapping_list(refund.get("meta_data")):
             if meta.get("key") == REFUND_MARKER_KEY and meta.get("value") == marker:
                 return refund

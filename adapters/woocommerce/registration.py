@@ -14,12 +14,11 @@ from typing import Any
 
 from adapters.errors import OutcomeUnknown
 
-from .mapping import mapping_list
+from .paging import every_entry
 from .transport import Transport
 from .webhooks import TOPICS, Subscription
 
 log = logging.getLogger("adapters.woocommerce")
-MAX_PAGES = 50  # 5,000 webhooks: far beyond any real store, but a bound all the same
 
 
 def register(transport: Transport, delivery_url: str) -> list[Subscription]:
@@ -62,10 +61,4 @@ def _create(transport: Transport, delivery_url: str, topic: str, secret: str) ->
 
 
 def _all_webhooks(transport: Transport) -> list[Mapping[str, Any]]:
-    webhooks: list[Mapping[str, Any]] = []
-    for page in range(1, MAX_PAGES + 1):
-        batch = mapping_list(transport.read("webhooks", {"page": page, "per_page": 100}).data)
-        webhooks.extend(batch)
-        if len(batch) < 100:
-            break
-    return webhooks
+    return list(every_entry(transport, "webhooks"))

@@ -341,3 +341,26 @@ def test_a_whole_order_cancellation_retried_reports_its_earlier_refund_and_only_
 
     assert (result.refunded_amount, result.storefront_reference) == (Decimal("29.35"), "refund:732")
     assert [c.request.method for c in mocked.calls] == ["GET", "GET", "PUT"]
+
+
+def test_an_earlier_refund_past_the_first_page_of_refunds_is_found_and_not_made_again(store, mocked):
+    """An order refunded line by line can have more than 100 refunds: the look-up reads every page."""
+    first_page = [refund_answer(600 + n) for n in range(100)]
+    mocked.get(f"{API}/orders/727", json=order())
+    mocked.get(
+        f"{API}/orders/727/refunds",
+        json=first_page,
+        headers={"X-WP-Total": "101", "X-WP-TotalPages": "2"},
+        match=[responses.matchers.query_param_matcher({"page": "1", "per_page": "100"})],
+    )
+    mocked.get(
+        f"{API}/orders/727/refunds",
+        json=[marked(733, "3.23")],
+        headers={"X-WP-Total": "101", "X-WP-TotalPages": "2"},
+        match=[responses.matchers.query_param_matcher({"page": "2", "per_page": "100"})],
+    )
+
+    result = store.cancel(CancelRequest("727", lines=(LineCancel("315", 1),), idempotency_key=KEY))
+
+    assert result.storefront_reference == "refund:733"
+    assert [c.request.method for c in mocked.calls] == ["GET", "GET", "GET"]
