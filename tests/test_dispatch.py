@@ -165,3 +165,27 @@ def test_rows_left_in_flight_by_a_crashed_worker_are_sent_again(new_uow, world):
     assert dispatch.lease_channel(new_uow(), "w2", clock()) == channel
     dispatch.dispatch_round(new_uow, channel, store, clock, worker="w2")
     assert store.quantities["1"] == 11 and len(rows(new_uow, "done")) == 1
+
+
+def states_queued(new_uow, merchant, sku):
+    with new_uow() as uow:
+        item_id = uow.session.scalar(select(Item.id).where(Item.sku == sku, Item.merchant_id == merchant))
+        outbox.enqueue_state(uow, merchant, [item_id], Clock()())
+        uow.commit()
+        return [
+            row.payload["status"]
+            for row in uow.session.scalars(
+                select(OutboxRow).where(OutboxRow.kind == "backorder_state").order_by(OutboxRow.id)
+            )
+        ]
+
+
+def test_a_state_change_while_the_previous_one_is_still_queued_is_queued_too(new_uow, world):
+    # Sold out, then back in stock before the sold-out push was confirmed: comparing with the last
+    # confirmed state ("in stock") alone would queue nothing, and the store would stay sold out.
+    merchant, _channel, _store = world
+    change(new_uow, merchant, "S1", "commit", 10, "order-1")
+    assert states_queued(new_uow, merchant, "S1") == ["sold_out"]
+    change(new_uow, merchant, "S1", "release", 10, "order-1:cancel")
+    assert states_queued(new_uow, merchant, "S1") == ["sold_out", "in_stock"]
+    assert states_queued(new_uow, merchant, "S1") == ["sold_out", "in_stock"]  # nothing new to say

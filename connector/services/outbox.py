@@ -78,13 +78,18 @@ def enqueue_state(uow: UnitOfWork, merchant_id: int, item_ids: Iterable[int], no
     if not ids:
         return 0
     merchant = uow.session.get(Merchant, merchant_id)
+    queued = _queued_states(uow, ids)
     wanted: dict[int, dict] = {}
     rows = []
     for listing, item in _active_listings(uow, merchant_id, ids):
         if item.id not in wanted:
             wanted[item.id] = shown_state(availability(uow, merchant, item, now))
-        # A listing we never pushed a state to shows the merchant's own setting: "in stock".
-        if (listing.last_pushed_state or {"status": "in_stock"}) != wanted[item.id]:
+        # What the storefront will show once its queue is sent: the newest state still waiting or in
+        # flight, else the last one it confirmed; a listing never pushed to shows "in stock".
+        shown = (
+            queued.get((listing.channel_id, item.id)) or listing.last_pushed_state or {"status": "in_stock"}
+        )
+        if shown != wanted[item.id]:
             rows.append(
                 OutboxRow(
                     merchant_id=merchant_id,
@@ -96,6 +101,23 @@ def enqueue_state(uow: UnitOfWork, merchant_id: int, item_ids: Iterable[int], no
             )
     uow.session.add_all(rows)
     return len(rows)
+
+
+def _queued_states(uow: UnitOfWork, item_ids: list[int]) -> dict[tuple[int, int], dict]:
+    """(channel, item) → the newest backorder state still pending or in flight there."""
+    newest = (
+        select(func.max(OutboxRow.id))
+        .where(
+            OutboxRow.kind == "backorder_state",
+            OutboxRow.item_id.in_(item_ids),
+            OutboxRow.status.in_(("pending", "in_flight")),
+        )
+        .group_by(OutboxRow.channel_id, OutboxRow.item_id)
+    )
+    rows = uow.session.execute(
+        select(OutboxRow.channel_id, OutboxRow.item_id, OutboxRow.payload).where(OutboxRow.id.in_(newest))
+    )
+    return {(channel, item): payload for channel, item, payload in rows}
 
 
 def shown_state(availability: dict) -> dict:
