@@ -8,7 +8,8 @@ order's own storefront just before the apology goes out, exactly once per backor
   error or an unknown outcome), so a repeat after a crash or a timeout finds the first code instead of
   making a second one. Two runs never handle one notification at once (send.claim leases rows).
 - A refusal (invalid terms, a missing scope, a disconnected store) sends the apology without a code and
-  records why (status `refused`); a temporary failure holds the apology back for the usual retry, and
+  records why (status `refused`); so does an error nobody expected (an answer of another shape), named
+  by its type, instead of aborting the send run on every try; a temporary failure holds the apology back for the usual retry, and
   after MAX_TRIES attempts it goes without a code (status `failed`).
 """
 
@@ -71,7 +72,10 @@ def settle(
 ) -> str | None:
     """Make sure the apology's code exists on the storefront, or record why it goes without one.
     Returns why the apology should wait for a retry, or None when it can go out now."""
-    plan = _plan(new_uow, storefronts, secret_key, notification_id, now)
+    try:
+        plan = _plan(new_uow, storefronts, secret_key, notification_id, now)
+    except Exception as error:  # recorded as refused, never passed over in silence
+        return _unexpected(new_uow, notification_id, now, error)
     if plan is None:
         return None
     if plan.refusal:
@@ -91,8 +95,21 @@ def settle(
             new_uow, notification_id, now, status="failed", reason=f"gave up after {plan.attempts}: {reason}"
         )
         return None
+    except Exception as error:  # recorded as refused, never passed over in silence
+        return _unexpected(new_uow, notification_id, now, error)
     _record(new_uow, notification_id, now, status="created", code=made.code, reference=made.reference)
     return None
+
+
+def _unexpected(
+    new_uow: Callable[[], UnitOfWork], notification_id: int, now: datetime, error: Exception
+) -> None:
+    """An answer nobody planned for (a storefront reply of another shape, an order gone): raising would
+    abort the whole send run, and this row would do it again on every run. The apology goes without a
+    code, and the refusal names the error so someone can look."""
+    log.error("notification %s: discount code failed unexpectedly", notification_id, exc_info=error)
+    reason = f"unexpected {type(error).__name__}: {error}"
+    _record(new_uow, notification_id, now, status="refused", reason=reason)
 
 
 def _plan(

@@ -145,6 +145,38 @@ def test_a_code_the_storefront_refuses_leaves_it_out_and_records_why(new_uow, sm
     assert actions == ["notification.discount_planned", "notification.discount_refused"]
 
 
+class UnreachableStores:
+    """A storefront cache failing in a way nobody planned for."""
+
+    def get(self, channel):
+        raise KeyError("api_version")
+
+
+@pytest.mark.parametrize(
+    ("storefronts", "error"),
+    [
+        (lambda: FakeStore(KeyError("codeDiscountNodeByCode")), "KeyError"),  # an answer of another shape
+        (UnreachableStores, "KeyError"),  # before the store is even asked
+        (lambda: FakeStore(TypeError("'NoneType' object is not subscriptable")), "TypeError"),
+    ],
+    ids=["answer-of-another-shape", "failing-storefront-cache", "none-where-a-dict-was-expected"],
+)
+def test_an_unexpected_error_sends_the_apology_without_a_code_and_does_not_block_the_run(
+    new_uow, smtp, sender, storefronts, error
+):
+    late_backorder(new_uow, sender, {"apology_discount": TEN_PERCENT})
+    sender.storefronts = storefronts()
+
+    assert send_pending(new_uow, sender, LATE)["sent"] == 1
+
+    [mail] = apologies(smtp)
+    assert "discount code" not in text_of(mail)
+    discount = apology_row(new_uow).payload["discount"]
+    assert discount["status"] == "refused" and discount["reason"].startswith(f"unexpected {error}")
+    assert send_pending(new_uow, sender, LATE + timedelta(minutes=1)).get("sent", 0) == 0
+    assert len(apologies(smtp)) == 1
+
+
 def test_a_store_that_stays_down_holds_the_apology_for_three_tries_then_it_goes_without(
     new_uow, smtp, sender
 ):
