@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from adapters.base import OrderCancelled
+from adapters.errors import RejectedByChannel
 from connector.errors import Conflict, InvalidInput, NotFound
 from connector.models import Backorder, Cancellation, Channel, Notification, Order, StockMovement
 from connector.services import cancellations, incoming
@@ -222,6 +223,24 @@ def test_a_storefront_failure_leaves_a_retryable_cancellation_and_no_ledger_chan
         "cancellation.storefront",
         "cancellation.ledger",
     ]
+
+
+def test_a_definite_storefront_refusal_frees_the_units_and_the_same_key_answers_with_it(new_uow, shop):
+    order = place(new_uow, shop, "1001", [("B", 2)])
+    shop.storefront.fail_next.append(RejectedByChannel("422: refund exceeds the order", channel="one"))
+    cmd = command(shop, order, [(line_id(new_uow, order, "B"), 2)])
+    with pytest.raises(StorefrontFailed) as failed:
+        run(new_uow, shop, cmd)
+    assert not failed.value.retryable and "new Idempotency-Key" in str(failed.value)
+    with new_uow() as uow:
+        assert uow.session.get(Cancellation, failed.value.cancellation_id).status == "refused"
+    with pytest.raises(Conflict, match="refund exceeds the order"):
+        run(new_uow, shop, cmd)  # the same key: the same answer, nothing sent again
+    assert shop.storefront.cancels == []
+    # Nothing happened on the store, so nothing holds the units: a new request may cancel them.
+    done = run(new_uow, shop, command(shop, order, [(line_id(new_uow, order, "B"), 2)], key="k2"))
+    assert done.cancellation["status"] == "completed" and len(shop.storefront.cancels) == 1
+    assert level(new_uow, shop.merchant_id, "B") == (0, 0, 0)
 
 
 def _failed_once(new_uow, shop, cmd) -> int:

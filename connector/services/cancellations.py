@@ -324,9 +324,14 @@ def _send(
     except (ChannelError, ConnectorError) as error:
         retryable = getattr(error, "retryable", True)
         _record_failure(new_uow, claim.cancellation_id, error, retryable, actor, now)
+        advice = (
+            "retry with the same Idempotency-Key to resume"
+            if retryable
+            else "the storefront refused it, so its units are free again; fix the cause and send it "
+            "with a new Idempotency-Key"
+        )
         raise StorefrontFailed(
-            f"the storefront did not cancel: {error}. Nothing changed in stock; "
-            "retry with the same Idempotency-Key to resume",
+            f"the storefront did not cancel: {error}. Nothing changed in stock; {advice}",
             cancellation_id=claim.cancellation_id,
             retryable=retryable,
         ) from error
@@ -344,8 +349,19 @@ def _record_failure(
     problem = {"type": type(error).__name__, "message": str(error), "retryable": retryable}
     with new_uow() as uow:
         row = uow.session.get(Cancellation, cancellation_id, with_for_update=True)
-        row.status = STOREFRONT_ERROR
-        row.storefront_response = {**(row.storefront_response or {}), "error": problem}
+        response = {**(row.storefront_response or {}), "error": problem}
+        if retryable:
+            # The outcome is unknown: the units stay reserved until the same key resumes it.
+            row.status = STOREFRONT_ERROR
+        else:
+            # A definite refusal (auth, not found, rejected): nothing happened there, so the units are
+            # not held, and the same key answers with this refusal.
+            row.status = REFUSED
+            response["refused"] = {
+                "status": 409,
+                "detail": f"the storefront refused this cancellation: {error}",
+            }
+        row.storefront_response = response
         _audit(uow, row, actor, "cancellation.storefront_failed", now, error=problem)
         uow.commit()
 

@@ -123,7 +123,7 @@ def create_cancellation(order_id: int) -> Response:
             str(failed),
             title=failed.title,
             cancellation_id=failed.cancellation_id,
-            cancellation_status=cancellations.STOREFRONT_ERROR,
+            cancellation_status=cancellations.STOREFRONT_ERROR if failed.retryable else cancellations.REFUSED,
             retryable=failed.retryable,
         )
     response = jsonify(outcome.cancellation)
