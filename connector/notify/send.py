@@ -92,18 +92,28 @@ def send_pending(
     new_uow: Callable[[], UnitOfWork], sender: Sender, now: datetime, *, limit: int = 100
 ) -> dict:
     """Send what is due at `now` (at most `limit`); counts by outcome."""
-    claimed = claim(new_uow, now, limit)
+    return send_claimed(new_uow, sender, claim(new_uow, now, limit), now)
+
+
+def send_claimed(
+    new_uow: Callable[[], UnitOfWork], sender: Sender, claimed: list[tuple[int, int]], now: datetime
+) -> dict:
+    """Send rows this run claimed, skipping any another run took over since; counts by outcome."""
     counts: Counter[str] = Counter(claimed=len(claimed))
     if not claimed:
         return dict(counts)
     with sender.mail_session() as mailer:
-        for notification_id in claimed:
-            counts[_send_one(new_uow, sender, mailer, notification_id, now)] += 1
+        for notification_id, attempt in claimed:
+            if not _still_ours(new_uow, notification_id, attempt):
+                counts["taken_over"] += 1  # our hold ran out (a slow store) and another run took it
+                continue
+            counts[_send_one(new_uow, sender, mailer, notification_id, attempt, now)] += 1
     return dict(counts)
 
 
-def claim(new_uow: Callable[[], UnitOfWork], now: datetime, limit: int) -> list[int]:
-    """Take due rows for this run: count the attempt and hold them for LEASE."""
+def claim(new_uow: Callable[[], UnitOfWork], now: datetime, limit: int) -> list[tuple[int, int]]:
+    """Take due rows for this run: count the attempt and hold them for LEASE. Returns (id, attempt):
+    a run that finds a row's attempt moved on knows another run took it over after the hold ran out."""
     with new_uow() as uow:
         query = (
             select(Notification)
@@ -117,15 +127,25 @@ def claim(new_uow: Callable[[], UnitOfWork], now: datetime, limit: int) -> list[
         for row in rows:
             row.attempts += 1
             row.send_after = now + LEASE
-        ids = [row.id for row in rows]
+        ids = [(row.id, row.attempts) for row in rows]
         uow.commit()
     return ids
 
 
-def _send_one(new_uow, sender: Sender, mailer: Mailer, notification_id: int, now: datetime) -> str:
+def _still_ours(new_uow: Callable[[], UnitOfWork], notification_id: int, attempt: int) -> bool:
+    with new_uow() as uow:
+        row = uow.session.get(Notification, notification_id)
+        return row is not None and row.status == "pending" and row.attempts == attempt
+
+
+def _send_one(
+    new_uow, sender: Sender, mailer: Mailer, notification_id: int, attempt: int, now: datetime
+) -> str:
     prepared = _prepared(new_uow, sender, notification_id, now)
     if prepared.discount_due:
         held = apology.settle(new_uow, sender.storefronts, sender.settings.secret_key, notification_id, now)
+        if not _still_ours(new_uow, notification_id, attempt):
+            return "taken_over"  # the store was slow enough for our hold to run out
         if held:
             return _finish(new_uow, prepared, now, "retry", held)
         prepared = _prepared(new_uow, sender, notification_id, now, discount_settled=True)

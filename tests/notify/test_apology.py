@@ -13,7 +13,7 @@ from adapters.errors import ChannelUnavailable, OutcomeUnknown, RejectedByChanne
 from connector.cli import main
 from connector.errors import InvalidInput
 from connector.models import AuditEntry, Merchant, Notification
-from connector.notify import apology
+from connector.notify import apology, send
 from connector.notify.discount_setting import ApologyDiscount
 from connector.notify.events import create_due
 from connector.notify.send import Sender, send_pending
@@ -98,6 +98,24 @@ def test_the_apology_carries_a_code_made_once_on_the_orders_storefront(new_uow, 
     assert code in html_of(mail)
     discount = apology_row(new_uow).payload["discount"]
     assert (discount["status"], discount["reference"]) == ("created", "gid://shopify/DiscountCodeNode/1")
+
+
+def test_a_store_slow_enough_to_outlast_the_hold_leaves_the_apology_to_the_run_that_took_it_over(
+    new_uow, smtp, sender
+):
+    late_backorder(new_uow, sender, {"apology_discount": TEN_PERCENT})
+    store = FakeStore()
+
+    class SlowStore(FakeStore):
+        def create_discount_code(self, request):
+            # While this call hangs, the hold runs out and the next run sends the apology.
+            sender.storefronts = store
+            assert send_pending(new_uow, sender, LATE + send.LEASE)["sent"] == 1
+            return store.create_discount_code(request)
+
+    sender.storefronts = SlowStore()
+    assert send_pending(new_uow, sender, LATE) == {"claimed": 1, "taken_over": 1}
+    assert len(apologies(smtp)) == 1 and len(store.codes) == 1
 
 
 def test_codes_differ_per_backorder_and_cannot_be_made_without_the_key():

@@ -203,6 +203,16 @@ def test_a_crashed_run_leaves_its_claim_to_be_taken_again_after_the_lease(
     assert send_pending(new_uow, sender, NOW + send.LEASE)["sent"] == 1
 
 
+def test_a_run_whose_hold_ran_out_does_not_send_what_another_run_took_over(
+    new_uow, smtp, sender, confirmation
+):
+    # A slow store (apology codes) can keep a run past its hold; the row is then another run's.
+    slow_run = send.claim(new_uow, NOW, 10)
+    assert send_pending(new_uow, sender, NOW + send.LEASE)["sent"] == 1
+    assert send.send_claimed(new_uow, sender, slow_run, NOW + send.LEASE) == {"claimed": 1, "taken_over": 1}
+    assert len(smtp[0].messages) == 1
+
+
 def test_smtp_credentials_stay_out_of_repr_and_are_never_sent_in_clear_to_a_remote_host():
     target = SmtpTarget.from_url("smtp://mailer:s3cr%40t@mail.example:2525")
     assert (target.username, target.password, target.port) == ("mailer", "s3cr@t", 2525)
