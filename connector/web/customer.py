@@ -33,14 +33,10 @@ def _private(response):
 
 @bp.get("/<token>")
 def show_waiting(token: str):
-    order_id, failure = _read(token)
-    if failure:
-        return failure
     with _services().uow() as uow:
-        order = uow.session.get(Order, order_id)
-        if order is None:
-            return _page(404, "Order not found", "We could not find this order any more.")
-        merchant = uow.session.get(Merchant, order.merchant_id)
+        order, merchant, failure = _order_from(token, uow)
+        if failure:
+            return failure
         used = _customer_cancellation(uow, order)
         if used is not None and used.status == cancellations.COMPLETED:
             return _already_cancelled(merchant, order, used)
@@ -54,15 +50,11 @@ def show_waiting(token: str):
 
 @bp.post("/<token>")
 def cancel_waiting(token: str):
-    order_id, failure = _read(token)
-    if failure:
-        return failure
     services = _services()
     with services.uow() as uow:
-        order = uow.session.get(Order, order_id)
-        if order is None:
-            return _page(404, "Order not found", "We could not find this order any more.")
-        merchant = uow.session.get(Merchant, order.merchant_id)
+        order, merchant, failure = _order_from(token, uow)
+    if failure:
+        return failure
     command = CancelCommand(
         merchant_id=order.merchant_id,
         order_id=order.id,
@@ -102,14 +94,10 @@ def cancel_waiting(token: str):
 
 @bp.get("/<token>/wait")
 def show_wait(token: str):
-    order_id, failure = _read(token)
-    if failure:
-        return failure
     with _services().uow() as uow:
-        order = uow.session.get(Order, order_id)
-        if order is None:
-            return _page(404, "Order not found", "We could not find this order any more.")
-        merchant = uow.session.get(Merchant, order.merchant_id)
+        order, merchant, failure = _order_from(token, uow)
+        if failure:
+            return failure
         asked = _asked(uow, order)
         if not asked:
             return _page(
@@ -134,15 +122,11 @@ def show_wait(token: str):
 
 @bp.post("/<token>/wait")
 def confirm_wait(token: str):
-    order_id, failure = _read(token)
-    if failure:
-        return failure
     services = _services()
     with services.uow() as uow:
-        order = uow.session.get(Order, order_id)
-        if order is None:
-            return _page(404, "Order not found", "We could not find this order any more.")
-        merchant = uow.session.get(Merchant, order.merchant_id)
+        order, merchant, failure = _order_from(token, uow)
+    if failure:
+        return failure
     confirmed = auto_cancel.confirm_wait(services.uow, order.id, now=utcnow())
     if not confirmed:
         return _page(
@@ -151,6 +135,17 @@ def confirm_wait(token: str):
     return _page(
         200, "Thank you", "We keep your place in the queue and will tell you when it ships.", merchant
     )
+
+
+def _order_from(token: str, uow) -> tuple[Order | None, Merchant | None, tuple | None]:
+    """(order, its merchant, None) for a good link to an order we have, else (None, None, error page)."""
+    order_id, failure = _read(token)
+    if failure:
+        return None, None, failure
+    order = uow.session.get(Order, order_id)
+    if order is None:
+        return None, None, _page(404, "Order not found", "We could not find this order any more.")
+    return order, uow.session.get(Merchant, order.merchant_id), None
 
 
 def _read(token: str):
