@@ -50,12 +50,20 @@ def shop(new_uow):
     return merchant, ids[0]
 
 
-def deliver(new_uow, channel_id, *bodies):
-    with new_uow() as uow:
-        channel = uow.session.get(Channel, channel_id)
-    for n, body in enumerate(bodies):
-        delivery = WebhookDelivery("orders/create", f"d{n}", json.dumps(body).encode(), {})
-        assert inbox.record(new_uow(), channel, delivery)
+@pytest.fixture
+def deliver(new_uow, engine):
+    """Store deliveries as the intake does."""
+    writer = inbox.InboxWriter(engine)
+
+    def store(channel_id, *bodies):
+        with new_uow() as uow:
+            channel = uow.session.get(Channel, channel_id)
+        for n, body in enumerate(bodies):
+            delivery = WebhookDelivery("orders/create", f"d{n}", json.dumps(body).encode(), {})
+            assert writer.store(channel, delivery)
+
+    yield store
+    writer.close()
 
 
 def process(new_uow, **kwargs):
@@ -74,10 +82,9 @@ def deliveries(new_uow):
         ]
 
 
-def test_a_bad_delivery_in_a_batch_fails_alone_and_the_others_are_applied(new_uow, shop):
+def test_a_bad_delivery_in_a_batch_fails_alone_and_the_others_are_applied(new_uow, shop, deliver):
     merchant, channel = shop
     deliver(
-        new_uow,
         channel,
         {"order": "1", "sku": "A", "qty": 2},
         {"bad": True},
@@ -91,9 +98,11 @@ def test_a_bad_delivery_in_a_batch_fails_alone_and_the_others_are_applied(new_uo
     assert "no order in this body" in statuses[1][1]
 
 
-def test_the_stock_moved_by_a_batch_is_followed_up_for_every_item_on_every_other_storefront(new_uow, shop):
+def test_the_stock_moved_by_a_batch_is_followed_up_for_every_item_on_every_other_storefront(
+    new_uow, shop, deliver
+):
     _merchant, channel = shop
-    deliver(new_uow, channel, {"order": "1", "sku": "A", "qty": 1}, {"order": "2", "sku": "C", "qty": 3})
+    deliver(channel, {"order": "1", "sku": "A", "qty": 1}, {"order": "2", "sku": "C", "qty": 3})
     process(new_uow)
     with new_uow() as uow:
         queued = uow.session.execute(
@@ -105,10 +114,10 @@ def test_the_stock_moved_by_a_batch_is_followed_up_for_every_item_on_every_other
     assert len({c for _, c in queued}) == 2  # both storefronts: order lines without a listing ref
 
 
-def test_a_delivery_that_must_wait_is_put_back_and_the_batch_goes_on(new_uow, shop):
+def test_a_delivery_that_must_wait_is_put_back_and_the_batch_goes_on(new_uow, shop, deliver):
     merchant, channel = shop
     # A storefront edit is only believed after late order deliveries had time to arrive.
-    deliver(new_uow, channel, {"stock": 1, "variant": "3"}, {"order": "1", "sku": "C", "qty": 2})
+    deliver(channel, {"stock": 1, "variant": "3"}, {"order": "1", "sku": "C", "qty": 2})
     report = process(new_uow)
     assert (report.processed, report.deferred) == (1, 1)
     assert committed(new_uow, merchant, "C") == 2
@@ -117,17 +126,19 @@ def test_a_delivery_that_must_wait_is_put_back_and_the_batch_goes_on(new_uow, sh
     assert waiting.process_after > datetime.now(UTC) + timedelta(seconds=5)
 
 
-def test_batches_continue_until_the_limit_or_the_inbox_is_empty(new_uow, shop):
+def test_batches_continue_until_the_limit_or_the_inbox_is_empty(new_uow, shop, deliver):
     merchant, channel = shop
-    deliver(new_uow, channel, *({"order": str(n), "sku": "C", "qty": 1} for n in range(5)))
+    deliver(channel, *({"order": str(n), "sku": "C", "qty": 1} for n in range(5)))
     assert process(new_uow, batch=2, limit=3).processed == 3
     assert process(new_uow, batch=2).processed == 2
     assert committed(new_uow, merchant, "C") == 5
 
 
-def test_a_delivery_that_breaks_unexpectedly_backs_off_without_holding_up_the_inbox(new_uow, shop, caplog):
+def test_a_delivery_that_breaks_unexpectedly_backs_off_without_holding_up_the_inbox(
+    new_uow, shop, deliver, caplog
+):
     merchant, channel = shop
-    deliver(new_uow, channel, {"order": "1", "sku": "A", "qty": 1}, {"order": "2", "sku": "B", "qty": "x"})
+    deliver(channel, {"order": "1", "sku": "A", "qty": 1}, {"order": "2", "sku": "B", "qty": "x"})
     report = process(new_uow)
     assert (report.processed, report.failed) == (1, 1)
     assert committed(new_uow, merchant, "A") == 1
@@ -136,7 +147,9 @@ def test_a_delivery_that_breaks_unexpectedly_backs_off_without_holding_up_the_in
     assert "could not be processed" in caplog.text
 
 
-def test_a_delivery_caught_in_a_deadlock_is_tried_again_soon_without_counting_an_attempt(new_uow, shop):
+def test_a_delivery_caught_in_a_deadlock_is_tried_again_soon_without_counting_an_attempt(
+    new_uow, shop, deliver
+):
     merchant, channel = shop
 
     class Deadlocked(Port):
@@ -145,7 +158,7 @@ def test_a_delivery_caught_in_a_deadlock_is_tried_again_soon_without_counting_an
                 raise OperationalError("UPDATE items …", {}, Exception("deadlock detected"))
             return super().parse_webhook(delivery)
 
-    deliver(new_uow, channel, {"deadlock": True}, {"order": "1", "sku": "C", "qty": 1})
+    deliver(channel, {"deadlock": True}, {"order": "1", "sku": "C", "qty": 1})
     report = inbox.process_due(new_uow, lambda channel: Deadlocked(), lambda: datetime.now(UTC))
     assert (report.processed, report.deferred, report.failed) == (1, 1, 0)
     with new_uow() as uow:

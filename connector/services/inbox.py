@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Engine, PoolProxiedConnection, event, select
+from sqlalchemy import Dialect, Engine, PoolProxiedConnection, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -27,16 +27,8 @@ MAX_ATTEMPTS = 5
 BATCH = 25  # deliveries per transaction: enough to share the follow-up, short enough to hold locks briefly
 
 
-def record(uow: UnitOfWork, channel: Channel, delivery: WebhookDelivery, *, status: str = "received") -> bool:
-    """Store a verified delivery; False when it was already stored (a duplicate or a retry)."""
-    with uow:
-        stored = _store(uow.session.connection(), channel, delivery, status)
-        uow.commit()
-    return stored
-
-
 class InboxWriter:
-    """`record` for the intake's hot path: the same one statement, sent straight to the driver.
+    """Stores verified deliveries once: one INSERT … ON CONFLICT DO NOTHING, sent straight to the driver.
 
     It runs in autocommit on driver connections kept for the intake, so a delivery costs one round trip
     and no SQLAlchemy machinery: no pool checkout with its ping, no BEGIN or COMMIT of its own, no
@@ -151,13 +143,6 @@ def _values(channel: Channel, delivery: WebhookDelivery, status: str) -> dict[st
         "received_at": now,
         "process_after": now,
     }
-
-
-def _store(connection: Connection, channel: Channel, delivery: WebhookDelivery, status: str) -> bool:
-    # One statement: no window between a read and the write, no IntegrityError to recover from when the
-    # same delivery arrives twice at once; a duplicate simply returns no row.
-    values = _values(channel, delivery, status)
-    return connection.execute(_insert_unless_stored(connection.dialect.name), values).first() is not None
 
 
 @functools.cache
