@@ -16,6 +16,7 @@ from connector.domain.wait_text import InvalidWaitSetting, render_wait_text
 from connector.errors import InvalidInput
 from connector.models import Backorder, Item, Merchant, Order, OrderLine
 from connector.services.backorders import units_waiting
+from connector.services.substitutes import suggest
 
 log = logging.getLogger(__name__)
 MAX_SUBSTITUTES = 3
@@ -74,19 +75,13 @@ def wait_text(merchant: Merchant, eta: date | None, today: date) -> str | None:
 
 
 def substitutes(uow: UnitOfWork, merchant_id: int, sku: str, now: datetime) -> list[dict[str, Any]]:
-    """Up to three suggestions that can ship now, if the substitutes service is installed."""
-    try:
-        from connector.services.substitutes import suggest
-    except ImportError:
-        return []
+    """Up to three suggestions that can ship now."""
     try:
         found = suggest(uow, merchant_id, sku, now)
     except InvalidInput as error:  # malformed substitute settings must not hold the message back
         log.warning("merchant %s: substitutes left out of a notification: %s", merchant_id, error)
         return []
-    # A report with `.substitutes` (Suggestion objects) or a plain list of dicts: take either.
-    listed = getattr(found, "substitutes", found) or []
-    rows = [s.as_dict() if hasattr(s, "as_dict") else dict(s) for s in listed[:MAX_SUBSTITUTES]]
+    rows = [s.as_dict() for s in found.substitutes[:MAX_SUBSTITUTES]]
     return [
         {"sku": r.get("sku"), "title": r.get("title") or r.get("sku"), "reason": r.get("reason") or ""}
         for r in rows

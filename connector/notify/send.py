@@ -36,6 +36,7 @@ from connector.notify import apology
 from connector.notify.optout import is_opted_out, unsubscribe_url
 from connector.notify.render import Links, Rendered, RenderError, render
 from connector.notify.smtp import MailNotConfigured, MailRejected, SmtpMailer, SmtpTarget
+from connector.services import links
 from connector.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -248,12 +249,8 @@ def _links(settings: Settings, n: Notification, order, backorder, now: datetime,
     return Links(cancel, unsubscribe)
 
 
-def _cancel_url(settings: Settings, order_id: int, now: datetime) -> str | None:
-    try:
-        from connector.services.links import cancel_url
-    except ImportError:  # self-cancel links are not installed in this build
-        return None
-    return cancel_url(settings.app_url, settings.secret_key, order_id, now)
+def _cancel_url(settings: Settings, order_id: int, now: datetime) -> str:
+    return links.cancel_url(settings.app_url, settings.secret_key, order_id, now)
 
 
 def _render(n: Notification, merchant: Merchant, links: Links) -> Rendered:
