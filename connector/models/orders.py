@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Date, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column
 
 from connector.models.base import Base, UTCDateTime, utcnow
@@ -66,6 +67,11 @@ class Backorder(Base):
     wait_confirm_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     wait_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @hybrid_property
+    def units_waiting(self) -> int:
+        """Units still waiting for stock: on a row, and as an SQL expression in queries."""
+        return self.quantity - self.quantity_allocated - self.quantity_cancelled
 
 
 class Cancellation(Base):

@@ -84,7 +84,7 @@ def waiting_queue(uow: UnitOfWork, item_id: int) -> list[Backorder]:
 
 
 def units_waiting(backorder: Backorder) -> int:
-    return backorder.quantity - backorder.quantity_allocated - backorder.quantity_cancelled
+    return backorder.units_waiting
 
 
 def split_line(uow: UnitOfWork, merchant: Merchant, item: Item, requested: int, now: datetime) -> LineSplit:
@@ -139,7 +139,7 @@ def allocate(uow: UnitOfWork, merchant: Merchant, item: Item, now: datetime) -> 
         select(
             Backorder.id,
             Backorder.created_at,
-            Backorder.quantity - Backorder.quantity_allocated - Backorder.quantity_cancelled,
+            Backorder.units_waiting,
         )
         .where(Backorder.item_id == item.id, Backorder.status == "waiting")
         .order_by(Backorder.created_at, Backorder.id)

@@ -133,9 +133,8 @@ def manual_key(sku: str, ref: str | None) -> str:
 
 
 def backordered_quantity(uow: UnitOfWork, item_id: int) -> int:
-    waiting = Backorder.quantity - Backorder.quantity_allocated - Backorder.quantity_cancelled
     total = uow.session.scalar(
-        select(func.coalesce(func.sum(waiting), 0)).where(
+        select(func.coalesce(func.sum(Backorder.units_waiting), 0)).where(
             Backorder.item_id == item_id, Backorder.status == "waiting"
         )
     )

@@ -193,9 +193,8 @@ def _summary(order: Order, channel_kind: str, waiting: int) -> dict[str, Any]:
 def _waiting_by_order(uow: UnitOfWork, order_ids: list[int]) -> dict[int, int]:
     if not order_ids:
         return {}
-    waiting = Backorder.quantity - Backorder.quantity_allocated - Backorder.quantity_cancelled
     rows = uow.session.execute(
-        select(OrderLine.order_id, func.sum(waiting))
+        select(OrderLine.order_id, func.sum(Backorder.units_waiting))
         .join(OrderLine, OrderLine.id == Backorder.order_line_id)
         .where(OrderLine.order_id.in_(order_ids), Backorder.status == "waiting")
         .group_by(OrderLine.order_id)
