@@ -90,6 +90,9 @@ class Outcome:
     status: OutcomeStatus
     reason: str = ""
     quantity: int | None = None  # the quantity now on the storefront, when it told us
+    # The quantity our write replaced, when the storefront guaranteed it (a compare-and-set): the
+    # storefront's own orders before and after the write then still add up.
+    replaced: int | None = None
 
 
 @dataclass(frozen=True)

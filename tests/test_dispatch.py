@@ -189,3 +189,36 @@ def test_a_state_change_while_the_previous_one_is_still_queued_is_queued_too(new
     change(new_uow, merchant, "S1", "release", 10, "order-1:cancel")
     assert states_queued(new_uow, merchant, "S1") == ["sold_out", "in_stock"]
     assert states_queued(new_uow, merchant, "S1") == ["sold_out", "in_stock"]  # nothing new to say
+
+
+def test_an_order_the_store_took_while_our_push_was_on_its_way_is_counted_once(new_uow, world):
+    # The store shows 10; we push 9 (compare-and-set from 10). Right after our write lands, the store
+    # sells 2 (now 7), and that order is recorded before our confirmation is: both must count.
+    from adapters.base import ListingRef, OrderInfo, OrderLineInfo, OrderPlaced, Outcome
+    from connector.models import Channel, Listing
+    from connector.services.sync import apply_event
+
+    merchant, channel, store = world
+    change(new_uow, merchant, "S1", "commit", 1, "elsewhere-1")
+
+    def set_quantities(updates, *, idempotency_key):
+        line = OrderLineInfo("L1", "S1", 2, ListingRef("P1", "1", "I1"))
+        info = OrderInfo("5001", "#5001", Clock()(), Clock()(), "Ann", "ann@example.com", (line,))
+        with new_uow() as uow:
+            apply_event(
+                uow,
+                uow.session.get(Channel, channel),
+                OrderPlaced(info),
+                received_at=info.placed_at,
+                now=info.placed_at,
+            )
+            uow.commit()
+        return [Outcome(u.ref, "ok", quantity=u.quantity, replaced=u.expected) for u in updates]
+
+    store.set_quantities = set_quantities
+    run(new_uow, channel, store, Clock())
+    with new_uow() as uow:
+        listing = uow.session.scalar(
+            select(Listing).where(Listing.channel_id == channel, Listing.variant_id == "1")
+        )
+        assert listing.last_pushed_quantity == 7

@@ -48,10 +48,10 @@ def order(order_id="1001", qty=2, sku="A", variant="1", updated=NOW, cancelled=F
     )
 
 
-def apply(new_uow, channel_id, event, *, received_at=NOW, now=NOW):
+def apply(new_uow, channel_id, event, *, received_at=NOW, now=NOW, store=None):
     with new_uow() as uow:
         channel = uow.session.get(Channel, channel_id)
-        result = apply_event(uow, channel, event, received_at=received_at, now=now)
+        result = apply_event(uow, channel, event, received_at=received_at, now=now, port=store)
         uow.commit()
     return result.summary
 
@@ -139,10 +139,18 @@ def test_a_storefront_drop_waits_for_a_late_order_before_counting_as_an_edit(new
     assert level(new_uow, merchant) == (5, 2, 3)
 
 
+def showing(**quantities):
+    """A storefront that answers a read with these numbers, by variant id (`v1=9`)."""
+    store = FakeStorefront()
+    store.quantities = {variant.removeprefix("v"): quantity for variant, quantity in quantities.items()}
+    return store
+
+
 def test_an_edit_made_on_the_storefront_becomes_a_ledger_adjustment_that_propagates(new_uow, shop):
     merchant, (one, two) = shop
     later = NOW + timedelta(seconds=30)
-    summary = apply(new_uow, one, StockChanged(ListingRef("P1", "1", "I1"), 9), now=later)
+    event = StockChanged(ListingRef("P1", "1", "I1"), 9)
+    summary = apply(new_uow, one, event, now=later, store=showing(v1=9))
     assert "+4" in summary
     assert level(new_uow, merchant) == (9, 0, 9)
     with new_uow() as uow:
@@ -152,6 +160,52 @@ def test_an_edit_made_on_the_storefront_becomes_a_ledger_adjustment_that_propaga
             select(Listing).where(Listing.channel_id == one, Listing.variant_id == "1")
         )
         assert listing.last_pushed_quantity == 9
+
+
+def test_a_late_stock_change_older_than_orders_already_counted_is_not_an_edit(new_uow, shop):
+    # The store went 5 → 3 → 2 with two orders; both orders were counted before the "3" arrived.
+    merchant, (one, _) = shop
+    apply(new_uow, one, OrderPlaced(order("1001", qty=2)))
+    apply(new_uow, one, OrderPlaced(order("1002", qty=1)))
+    later = NOW + timedelta(seconds=30)
+    summary = apply(
+        new_uow, one, StockChanged(ListingRef("P1", "1", "I1"), 3), now=later, store=showing(v1=2)
+    )
+    assert "stale" in summary
+    assert level(new_uow, merchant) == (5, 3, 2)
+
+
+def test_a_stock_change_the_store_has_moved_past_is_left_to_the_next_one(new_uow, shop):
+    merchant, (one, _) = shop
+    later = NOW + timedelta(seconds=30)
+    summary = apply(
+        new_uow, one, StockChanged(ListingRef("P1", "1", "I1"), 9), now=later, store=showing(v1=8)
+    )
+    assert "superseded" in summary
+    assert level(new_uow, merchant) == (5, 0, 5)
+
+
+def test_an_order_delivery_still_queued_from_that_store_holds_the_judgement(new_uow, shop):
+    from connector.models import InboxDelivery
+
+    merchant, (one, _) = shop
+    with new_uow() as uow:
+        uow.session.add(
+            InboxDelivery(
+                merchant_id=merchant,
+                channel_id=one,
+                platform="shopify",
+                topic="orders/create",
+                dedupe_key="queued-order",
+                body=b"{}",
+                received_at=NOW + timedelta(seconds=5),
+            )
+        )
+        uow.commit()
+    later = NOW + timedelta(seconds=30)
+    with pytest.raises(Deferred):
+        apply(new_uow, one, StockChanged(ListingRef("P1", "1", "I1"), 3), now=later, store=showing(v1=3))
+    assert level(new_uow, merchant) == (5, 0, 5)
 
 
 def test_two_orders_for_the_last_unit_processed_at_once_leave_exactly_one_waiting(new_uow, shop):

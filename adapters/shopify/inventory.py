@@ -78,7 +78,9 @@ def push_chunk(
                     if expected[i] == updates[i].expected
                     else f"was {expected[i]}, not {updates[i].expected}"
                 )
-                outcomes[i] = Outcome(updates[i].ref, "ok", reason=note, quantity=updates[i].quantity)
+                outcomes[i] = Outcome(
+                    updates[i].ref, "ok", reason=note, quantity=updates[i].quantity, replaced=expected[i]
+                )
             elif general:
                 outcomes[i] = Outcome(updates[i].ref, "failed", reason=_describe(general[0]))
             else:
@@ -108,7 +110,9 @@ def _refresh_stale(
         if now is None:
             outcomes[i] = Outcome(update.ref, "not_found", reason="no longer stocked at the location")
         elif now == update.quantity:
-            outcomes[i] = Outcome(update.ref, "ok", reason="already at this quantity", quantity=now)
+            outcomes[i] = Outcome(
+                update.ref, "ok", reason="already at this quantity", quantity=now, replaced=now
+            )
         else:
             expected[i] = now
             again.append(i)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from adapters.base import ListingRef
 from connector.models.base import Base, Money, UTCDateTime, utcnow
 
 
@@ -101,6 +102,11 @@ class Listing(Base):
     last_pushed_state: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     last_pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def ref(self) -> ListingRef:
+        """Where this listing lives on its storefront, as the adapters address it."""
+        return ListingRef(self.product_id, self.variant_id, self.inventory_item_id)
 
 
 Index("ix_listings_inventory_item", Listing.channel_id, Listing.inventory_item_id)

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from connector.db import UnitOfWork
 from connector.models import Backorder, Cancellation, Channel, Item, Listing, Notification, Order, OrderLine
-from connector.services import backorders, ledger
+from connector.services import backorders, ledger, shown
 from connector.services.sync import order_line_key
 
 
@@ -105,8 +105,8 @@ def _storefront_restocked(uow: UnitOfWork, channel: Channel, item_id: int, units
     listing = uow.session.scalar(
         select(Listing).where(Listing.channel_id == channel.id, Listing.item_id == item_id)
     )
-    if listing is not None and listing.last_pushed_quantity is not None:
-        listing.last_pushed_quantity += units
+    if listing is not None:
+        shown.shift(uow, listing, units)
 
 
 def _lines(uow: UnitOfWork, order: Order) -> list[OrderLine]:

@@ -20,6 +20,7 @@ from adapters.errors import ChannelAuthFailed, ChannelError, ChannelThrottled
 from connector.db import UnitOfWork
 from connector.models import Channel, Item, Listing, Merchant, OutboxRow
 from connector.services import dispatch_states as states
+from connector.services import shown
 from connector.services.dispatch_substitutes import send_substitutes
 from connector.services.ledger import level_of
 from connector.services.substitute_lists import KIND as SUBSTITUTES
@@ -201,7 +202,7 @@ def _plan(uow: UnitOfWork, channel_id: int, now: datetime) -> list[_Push]:
         plan = [
             _Push(
                 item.id,
-                ListingRef(listing.product_id, listing.variant_id, listing.inventory_item_id),
+                listing.ref,
                 level_of(item, merchant).sellable,
                 listing.last_pushed_quantity,
                 latest[item.id],
@@ -235,9 +236,12 @@ def _record(uow, channel_id, batch, outcomes: list[Outcome], now, policy, rng, r
             )
             if outcome.status == "ok":
                 listing = listings[push.item_id]
-                listing.last_pushed_quantity = (
-                    outcome.quantity if outcome.quantity is not None else push.quantity
-                )
+                quantity = outcome.quantity if outcome.quantity is not None else push.quantity
+                if outcome.replaced is not None and listing.last_pushed_quantity is not None:
+                    # Orders the storefront took since we planned are counted once, before or after.
+                    shown.shift(uow, listing, quantity - outcome.replaced)
+                else:
+                    listing.last_pushed_quantity = quantity
                 listing.last_pushed_at = now
                 for row in rows.get(push.item_id, []):
                     row.status, row.done_at, row.last_error = "done", now, None

@@ -19,7 +19,7 @@ from connector.services.outbox import shown_state
 class _StatePush:
     def __init__(self, item_id: int, listing: Listing, shown: dict, up_to_row: int):
         self.item_id = item_id
-        self.ref = ListingRef(listing.product_id, listing.variant_id, listing.inventory_item_id)
+        self.ref = listing.ref
         self.shown = shown
         self.up_to_row = up_to_row
         self.state = _state_for(self.ref, shown, listing.original_policy)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from adapters.base import ListingRef, Outcome, SubstituteList
+from adapters.base import Outcome, SubstituteList
 from adapters.errors import ChannelError
 from connector.errors import InvalidInput
 from connector.models import Channel, Item, Listing, Merchant, OutboxRow
@@ -93,7 +93,7 @@ def _plan(uow, channel_id: int, now, policy, rng, report) -> tuple[list[_ListPus
             uow, merchant.id, select(Item.id).where(Item.id.in_(list(latest))), channel_id=channel_id
         )
         refs = {
-            item_id: _ref(listing)
+            item_id: listing.ref
             for item_id, listing in _listings(
                 uow,
                 channel_id,
@@ -113,7 +113,7 @@ def _plan(uow, channel_id: int, now, policy, rng, report) -> tuple[list[_ListPus
                     )
                 continue
             found = tuple(refs[i] for i in payload["item_ids"])
-            entry = SubstituteList(_ref(listings[item_id]), found, cross_sell=settings.cross_sell)
+            entry = SubstituteList(listings[item_id].ref, found, cross_sell=settings.cross_sell)
             pushes.append(_ListPush(item_id, entry, payload, latest[item_id]))
             for row in group:
                 row.status = "in_flight"
@@ -150,10 +150,10 @@ def _siblings(
         uow, merchant.id, select(Item.id).where(Item.id.in_(list(others))), channel_id=channel_id
     )
     named = sorted({i for listed in shows.values() for i in listed})
-    refs = {i: _ref(listing) for i, listing in _listings(uow, channel_id, Listing.item_id.in_(named)).items()}
+    refs = {i: listing.ref for i, listing in _listings(uow, channel_id, Listing.item_id.in_(named)).items()}
     return [
         SubstituteList(
-            _ref(listing),
+            listing.ref,
             tuple(refs[i] for i in shows.get((channel_id, item_id), []) if i in refs),
             cross_sell=cross_sell,
         )
@@ -209,7 +209,3 @@ def _batches(pushes: list[_ListPush], size: int) -> Iterator[list[_ListPush]]:
 def _listings(uow, channel_id: int, *conditions) -> dict[int, Listing]:
     query = select(Listing).where(Listing.channel_id == channel_id, *conditions).order_by(Listing.id)
     return {listing.item_id: listing for listing in uow.session.scalars(query)}
-
-
-def _ref(listing: Listing) -> ListingRef:
-    return ListingRef(listing.product_id, listing.variant_id, listing.inventory_item_id)

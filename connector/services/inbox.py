@@ -224,7 +224,9 @@ def _process_one(uow: UnitOfWork, row, channel, port_for, now: datetime, touched
         port = port_for(channel)
         delivery = WebhookDelivery(row.topic, row.dedupe_key, row.body, row.headers)
         notes = [
-            apply_event(uow, channel, event, received_at=row.received_at, now=now, touched=mine).summary
+            apply_event(
+                uow, channel, event, received_at=row.received_at, now=now, touched=mine, port=port
+            ).summary
             for event in port.parse_webhook(delivery)
         ]
         savepoint.commit()

@@ -3,8 +3,11 @@
 Order lines commit stock under keys built from channel, order and line, so a duplicate or retried
 delivery changes nothing. A storefront stock change is compared with what we believe the storefront
 shows (`Listing.last_pushed_quantity`, kept up to date by our confirmed pushes and by the orders the
-storefront took itself): equal means an echo or an order already counted; different means an edit
-made outside, which becomes a ledger adjustment once late order deliveries had time to arrive.
+storefront took itself): equal means an echo or an order already counted. Different is not yet an
+edit: webhooks arrive late, twice and out of order, so the number may predate orders we have counted
+or come before orders still queued. Once late order deliveries had time to arrive and none from that
+store is waiting, the storefront is asked what it shows now: only a number that still differs from
+ours, and equals the one announced, is an edit made outside, and becomes a ledger adjustment.
 """
 
 from __future__ import annotations
@@ -26,12 +29,25 @@ from adapters.base import (
     OrderUpdated,
     StockChanged,
 )
+from adapters.base import Channel as ChannelPort
 from connector.db import UnitOfWork
-from connector.models import Backorder, Channel, Item, Listing, Merchant, Order, OrderLine
-from connector.services import backorders, ledger, lifecycle
+from connector.models import (
+    Backorder,
+    Channel,
+    InboxDelivery,
+    Item,
+    Listing,
+    Merchant,
+    Order,
+    OrderLine,
+    OutboxRow,
+)
+from connector.services import backorders, ledger, lifecycle, shown
 
 # How long a storefront stock change waits for order deliveries that may explain it.
 EXPLAIN_GRACE = timedelta(seconds=10)
+# How soon it looks again while such deliveries, or a push of ours to that listing, are under way.
+RECHECK = timedelta(seconds=2)
 
 
 class Deferred(Exception):
@@ -75,11 +91,14 @@ def apply_event(
     received_at: datetime,
     now: datetime,
     touched: Touched | None = None,
+    port: ChannelPort | None = None,
 ) -> Applied:
     """Apply one event inside the caller's transaction. With `touched`, the follow-up of the stock it
-    moved is left to the caller (`touched.follow_up`, before committing); without, it is done here."""
+    moved is left to the caller (`touched.follow_up`, before committing); without, it is done here.
+    `port` is the channel's storefront, asked for its current number before a stock change that
+    disagrees with ours is taken for an edit."""
     mine = Touched()
-    applied = _apply(uow, channel, event, received_at=received_at, now=now, touched=mine)
+    applied = _apply(uow, channel, event, received_at=received_at, now=now, touched=mine, port=port)
     if touched is None:
         mine.follow_up(uow, now)
     else:
@@ -87,7 +106,7 @@ def apply_event(
     return applied
 
 
-def _apply(uow, channel, event, *, received_at, now, touched: Touched) -> Applied:
+def _apply(uow, channel, event, *, received_at, now, touched: Touched, port) -> Applied:
     if isinstance(event, OrderPlaced):
         return _order_seen(uow, channel, event.order, now, touched)
     if isinstance(event, OrderCancelled):
@@ -101,7 +120,9 @@ def _apply(uow, channel, event, *, received_at, now, touched: Touched) -> Applie
             return _order_cancelled(uow, channel, event.order, restock=True, touched=touched)
         return seen
     if isinstance(event, StockChanged):
-        return _stock_changed(uow, channel, event, received_at=received_at, now=now, touched=touched)
+        return _stock_changed(
+            uow, channel, event, received_at=received_at, now=now, touched=touched, port=port
+        )
     if isinstance(event, Ignored):
         return Applied(f"ignored: {event.reason}")
     if isinstance(event, AppUninstalled):
@@ -177,8 +198,8 @@ def _order_seen(
             backorders.open_backorders(uow, merchant, item, row, split, now)
             waiting += split.waiting
         committed.add(item.id)
-        if listing is not None and listing.last_pushed_quantity is not None:
-            listing.last_pushed_quantity -= line.quantity  # the storefront lowered its own number
+        if listing is not None:
+            shown.shift(uow, listing, -line.quantity)  # the storefront lowered its own number
     touched.add(channel.merchant_id, committed)
     return Applied(f"order {info.order_id}: {len(committed)} line(s) committed, {waiting} unit(s) waiting")
 
@@ -211,8 +232,8 @@ def _order_cancelled(
         listing = session.scalar(
             select(Listing).where(Listing.channel_id == channel.id, Listing.item_id == item.id)
         )
-        if restock and listing is not None and listing.last_pushed_quantity is not None:
-            listing.last_pushed_quantity += open_units  # the storefront restocked its own number
+        if restock and listing is not None:
+            shown.shift(uow, listing, open_units)  # the storefront restocked its own number
     if movements:
         ledger.apply(uow, channel.merchant_id, movements)
         touched.add(channel.merchant_id, released)
@@ -245,6 +266,7 @@ def _stock_changed(
     received_at: datetime,
     now: datetime,
     touched: Touched,
+    port: ChannelPort | None,
 ) -> Applied:
     listing = _listing_for_ref(uow, channel, event.ref)
     if listing is None:
@@ -257,7 +279,20 @@ def _stock_changed(
         return Applied("storefront agrees with us (our echo or an order already counted)")
     if now - received_at < EXPLAIN_GRACE:
         raise Deferred(received_at + EXPLAIN_GRACE)
-    delta = event.quantity - listing.last_pushed_quantity
+    if _still_moving(uow, channel, listing, received_at + EXPLAIN_GRACE):
+        raise Deferred(now + RECHECK)
+    if port is None:
+        raise ValueError("a stock change that disagrees with ours needs the storefront to check against")
+    showing = port.read_quantities([listing.ref]).get(listing.ref)
+    if showing is None:
+        return Applied("stock change for a listing the storefront no longer has, ignored")
+    # Compared under the listing's lock: an order or a push confirmed meanwhile has moved our number.
+    listing = uow.session.get(Listing, listing.id, with_for_update=_row_lock(uow), populate_existing=True)
+    if showing == listing.last_pushed_quantity:
+        return Applied(f"stale stock change ({event.quantity}): the storefront shows our {showing} now")
+    if showing != event.quantity:
+        return Applied(f"stock change to {event.quantity} superseded: the storefront shows {showing} now")
+    delta = showing - listing.last_pushed_quantity
     item = uow.session.get(Item, listing.item_id)
     stamp = event.updated_at.isoformat() if event.updated_at else received_at.isoformat()
     key = f"{channel.kind}:{channel.address}:stock:{listing.variant_id}:{stamp}:{event.quantity}"
@@ -266,9 +301,38 @@ def _stock_changed(
         channel.merchant_id,
         [ledger.Movement(item.sku, "adjust", delta, key, reason="edited on storefront")],
     )
-    listing.last_pushed_quantity = event.quantity
+    shown.shift(uow, listing, delta)
     touched.add(channel.merchant_id, [item.id])
     return Applied(f"{item.sku}: storefront edit of {delta:+d} recorded")
+
+
+def _still_moving(uow: UnitOfWork, channel: Channel, listing: Listing, cutoff: datetime) -> bool:
+    """Whether an order delivery from this storefront received by `cutoff` is still to be processed,
+    or a push of ours to this listing is on its way: either may explain a number that differs."""
+    session = uow.session
+    order_waiting = session.scalar(
+        select(InboxDelivery.id)
+        .where(
+            InboxDelivery.channel_id == channel.id,
+            InboxDelivery.status == "received",
+            InboxDelivery.topic.like("order%"),  # Shopify orders/…, WooCommerce order.…
+            InboxDelivery.received_at <= cutoff,
+        )
+        .limit(1)
+    )
+    if order_waiting is not None:
+        return True
+    pushing = session.scalar(
+        select(OutboxRow.id)
+        .where(
+            OutboxRow.channel_id == channel.id,
+            OutboxRow.item_id == listing.item_id,
+            OutboxRow.kind == "quantity",
+            OutboxRow.status == "in_flight",
+        )
+        .limit(1)
+    )
+    return pushing is not None
 
 
 def _item_for(uow: UnitOfWork, channel: Channel, line: OrderLineInfo) -> tuple[Item | None, Listing | None]:
