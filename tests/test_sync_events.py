@@ -233,3 +233,20 @@ def test_two_orders_for_the_last_unit_processed_at_once_leave_exactly_one_waitin
         item = uow.session.scalar(select(Item).where(Item.sku == "B"))
     assert [row.quantity for row in waiting] == [1]
     assert (item.on_hand, item.committed) == (1, 2)
+
+
+def test_moves_of_the_number_a_store_shows_add_up(new_uow, shop):
+    from connector.services import shown
+
+    _, (one, _) = shop
+    query = select(Listing).where(Listing.channel_id == one, Listing.variant_id == "1")
+    with new_uow() as uow:
+        listing = uow.session.scalar(query)
+        shown.shift(listing, -2)
+        shown.shift(listing, -1)  # before any flush: builds on the first
+        uow.commit()
+    with new_uow() as uow:
+        shown.shift(uow.session.scalar(query), 4)
+        uow.commit()
+    with new_uow() as uow:
+        assert uow.session.scalar(query).last_pushed_quantity == 5 - 2 - 1 + 4

@@ -106,7 +106,7 @@ def _storefront_restocked(uow: UnitOfWork, channel: Channel, item_id: int, units
         select(Listing).where(Listing.channel_id == channel.id, Listing.item_id == item_id)
     )
     if listing is not None:
-        shown.shift(uow, listing, units)
+        shown.shift(listing, units)
 
 
 def _lines(uow: UnitOfWork, order: Order) -> list[OrderLine]:

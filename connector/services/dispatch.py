@@ -239,7 +239,7 @@ def _record(uow, channel_id, batch, outcomes: list[Outcome], now, policy, rng, r
                 quantity = outcome.quantity if outcome.quantity is not None else push.quantity
                 if outcome.replaced is not None and listing.last_pushed_quantity is not None:
                     # Orders the storefront took since we planned are counted once, before or after.
-                    shown.shift(uow, listing, quantity - outcome.replaced)
+                    shown.shift(listing, quantity - outcome.replaced)
                 else:
                     listing.last_pushed_quantity = quantity
                 listing.last_pushed_at = now

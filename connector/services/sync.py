@@ -199,7 +199,7 @@ def _order_seen(
             waiting += split.waiting
         committed.add(item.id)
         if listing is not None:
-            shown.shift(uow, listing, -line.quantity)  # the storefront lowered its own number
+            shown.shift(listing, -line.quantity)  # the storefront lowered its own number
     touched.add(channel.merchant_id, committed)
     return Applied(f"order {info.order_id}: {len(committed)} line(s) committed, {waiting} unit(s) waiting")
 
@@ -233,7 +233,7 @@ def _order_cancelled(
             select(Listing).where(Listing.channel_id == channel.id, Listing.item_id == item.id)
         )
         if restock and listing is not None:
-            shown.shift(uow, listing, open_units)  # the storefront restocked its own number
+            shown.shift(listing, open_units)  # the storefront restocked its own number
     if movements:
         ledger.apply(uow, channel.merchant_id, movements)
         touched.add(channel.merchant_id, released)
@@ -301,7 +301,7 @@ def _stock_changed(
         channel.merchant_id,
         [ledger.Movement(item.sku, "adjust", delta, key, reason="edited on storefront")],
     )
-    shown.shift(uow, listing, delta)
+    shown.shift(listing, delta)
     touched.add(channel.merchant_id, [item.id])
     return Applied(f"{item.sku}: storefront edit of {delta:+d} recorded")
 
