@@ -165,3 +165,20 @@ def test_a_delivery_caught_in_a_deadlock_is_tried_again_soon_without_counting_an
         waiting = uow.session.scalars(select(InboxDelivery).where(InboxDelivery.status == "received")).one()
     assert waiting.attempts == 0 and "deadlock detected" in waiting.error
     assert committed(new_uow, merchant, "C") == 1
+
+
+def test_an_order_is_processed_before_stock_changes_that_arrived_earlier(new_uow, engine, shop, deliver):
+    _, channel_id = shop
+    writer = inbox.InboxWriter(engine)
+    with new_uow() as uow:
+        channel = uow.session.get(Channel, channel_id)
+    body = json.dumps({"stock": 5, "variant": "1"}).encode()
+    assert writer.store(channel, WebhookDelivery("inventory_levels/update", "echo-1", body, {}))
+    writer.close()
+    deliver(channel_id, {"order": "9001", "sku": "A", "qty": 1})
+    process(new_uow, limit=1, batch=1)
+    with new_uow() as uow:
+        done = uow.session.scalars(
+            select(InboxDelivery.topic).where(InboxDelivery.status == "processed")
+        ).all()
+    assert done == ["orders/create"]

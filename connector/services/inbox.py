@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Dialect, Engine, PoolProxiedConnection, event, select
+from sqlalchemy import Dialect, Engine, PoolProxiedConnection, case, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -20,10 +20,14 @@ from adapters.errors import WebhookRejected
 from connector.db import UnitOfWork
 from connector.errors import ConnectorError
 from connector.models import Channel, InboxDelivery, utcnow
-from connector.services.sync import Deferred, Touched, apply_event
+from connector.services.sync import ORDER_DELIVERY, Deferred, Touched, apply_event
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
+# Order deliveries before stock changes: an order moves the ledger and every other store's number
+# (the path that keeps stores from overselling), while a stock change is mostly the echo of our own
+# push. When the worker falls behind, stock changes wait; each is judged whenever it comes (sync.py).
+ORDERS_FIRST = case((ORDER_DELIVERY, 0), else_=1)
 BATCH = 25  # deliveries per transaction: enough to share the follow-up, short enough to hold locks briefly
 
 
@@ -197,7 +201,7 @@ def _process_batch(uow: UnitOfWork, port_for, now: datetime, size: int, report: 
         query = (
             select(InboxDelivery)
             .where(InboxDelivery.status == "received", InboxDelivery.process_after <= now)
-            .order_by(InboxDelivery.id)
+            .order_by(ORDERS_FIRST, InboxDelivery.id)
             .limit(size)
         )
         if uow.locks_rows:

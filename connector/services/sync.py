@@ -46,6 +46,8 @@ from connector.services import backorders, ledger, lifecycle, shown
 
 # How long a storefront stock change waits for order deliveries that may explain it.
 EXPLAIN_GRACE = timedelta(seconds=10)
+# An order's delivery: Shopify's orders/…, WooCommerce's order.… topics.
+ORDER_DELIVERY = InboxDelivery.topic.like("order%")
 # How soon it looks again while such deliveries, or a push of ours to that listing, are under way.
 RECHECK = timedelta(seconds=2)
 
@@ -315,7 +317,7 @@ def _still_moving(uow: UnitOfWork, channel: Channel, listing: Listing, cutoff: d
         .where(
             InboxDelivery.channel_id == channel.id,
             InboxDelivery.status == "received",
-            InboxDelivery.topic.like("order%"),  # Shopify orders/…, WooCommerce order.…
+            ORDER_DELIVERY,
             InboxDelivery.received_at <= cutoff,
         )
         .limit(1)
