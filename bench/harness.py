@@ -6,6 +6,8 @@ HTTP on 127.0.0.1; workers run in threads or as `backorder worker` processes (wh
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import random
 import subprocess
@@ -72,12 +74,18 @@ class World:
     duplicate_rate: float = 0.0
     reorder_rate: float = 0.0
     seed: int = 7
+    # "thread": the connector's web app in this process, beside the stores (small tests).
+    # "gunicorn": in its own gunicorn, shaped as the Procfile's web process, as a merchant runs it.
+    intake: str = "thread"
     var_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="backorder-world-")))
     placed: list[Placed] = field(default_factory=list)
     refused: int = 0
     _processes: list[subprocess.Popen] = field(default_factory=list)
 
     def start(self, *, fresh_database: bool = True) -> World:
+        # The stand-in stores' access log (werkzeug, one line per request) costs this process's CPU,
+        # which the stores, the shopper and the webhook intake share.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self.rng = random.Random(self.seed)
         self.env = {
             "DATABASE_URL": self.database_url,
@@ -96,7 +104,13 @@ class World:
         migrate.upgrade(self.engine)
         self.sessions = session_factory(self.engine)
         self.app = create_app(self.settings, engine=self.engine)
-        self.web = start_in_thread(self.app)
+        self._exits = contextlib.ExitStack()
+        if self.intake == "gunicorn":
+            self.web_url = self._start_gunicorn()
+        else:
+            web = start_in_thread(self.app)
+            self._exits.callback(web.stop)
+            self.web_url = web.url
         self.drafts = catalogue(self.skus, stock=self.stock, rng=self.rng)
         self.stores: dict[str, object] = {}
         self.servers: list[RunningServer] = []
@@ -159,8 +173,18 @@ class World:
                 port = cache.get(channels.get_channel(uow, channel_id))
             progress = import_catalog(self.new_uow, channel_id, port)
             assert progress.linked == self.skus, progress.problems[:3]
-            subscribe(self.new_uow, self.settings, vault, channel_id, self.web.url)
+            subscribe(self.new_uow, self.settings, vault, channel_id, self.web_url)
             self.channel_ids[name] = channel_id
+
+    def _start_gunicorn(self) -> str:
+        from bench.webhook_bench import APPS, ServerConfig, gunicorn
+
+        env = {**os.environ, **self.env}
+        log_path = self.var_dir / "gunicorn.log"
+        port, _group = self._exits.enter_context(
+            gunicorn(APPS["webhook"], ServerConfig(workers=2, threads=4), env, log_path)
+        )
+        return f"http://127.0.0.1:{port}"
 
     # -- workers --------------------------------------------------------------------------------------
 
@@ -315,8 +339,9 @@ class World:
             self.app.extensions["backorder"].wake_worker()
             for thread in self._workers:
                 thread.join(timeout=10)
-        for server in [*self.servers, self.web]:
+        for server in self.servers:
             server.stop()
+        self._exits.close()
         self.engine.dispose()
 
 

@@ -117,6 +117,7 @@ def correctness(args) -> dict:
         fail_rate=0.05,
         duplicate_rate=0.1,
         reorder_rate=0.1,
+        intake=args.intake,
     ).start()
     try:
         workers = []
@@ -155,8 +156,16 @@ def main() -> None:
     parser.add_argument(
         "--worker-processes",
         type=int,
-        default=0,
-        help="correctness part: run this many `backorder worker` processes (default: one in-process worker)",
+        default=1,
+        help="correctness part: run this many `backorder worker` processes, as the Procfile's worker"
+        " (default 1; 0 runs one worker in this process instead)",
+    )
+    parser.add_argument(
+        "--intake",
+        choices=("gunicorn", "thread"),
+        default="gunicorn",
+        help="correctness part: the webhook intake in its own gunicorn (2 workers x 4 threads, as the"
+        " Procfile's web) or in a thread of this process, beside the stores (default: gunicorn)",
     )
     parser.add_argument("--worker-threads", type=int, default=4, help="dispatcher threads per worker")
     parser.add_argument(
