@@ -199,12 +199,13 @@ class World:
     def start_process_worker(self, threads: int = 2) -> subprocess.Popen:
         """`backorder worker` in its own process, as the Procfile runs it; stopped by `stop()`."""
         env = {**os.environ, **self.env}
-        process = subprocess.Popen(
-            [sys.executable, "-m", "connector.cli", "worker", "--threads", str(threads)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        with (self.var_dir / f"worker-{len(self._processes)}.log").open("ab") as log:  # kept for a look after
+            process = subprocess.Popen(
+                [sys.executable, "-m", "connector.cli", "worker", "--threads", str(threads)],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         self._processes.append(process)
         return process
 

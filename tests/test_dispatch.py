@@ -222,3 +222,44 @@ def test_an_order_the_store_took_while_our_push_was_on_its_way_is_counted_once(n
             select(Listing).where(Listing.channel_id == channel, Listing.variant_id == "1")
         )
         assert listing.last_pushed_quantity == 7
+
+
+def test_a_channel_is_leased_while_orders_for_it_are_being_written(new_uow, world):
+    # Every row written for a channel (an order, an outbox row) holds a key-share lock on the channel
+    # until its transaction ends; under a steady flow of orders one is always open.
+    merchant, channel, _ = world
+    change(new_uow, merchant, "S1", "commit", 1, "order-1")
+    writing = new_uow()
+    with writing:
+        if not writing.locks_rows:
+            pytest.skip("row locks are PostgreSQL's; SQLite has one writer at a time")
+        writing.session.add(OutboxRow(merchant_id=merchant, channel_id=channel, item_id=1, kind="quantity"))
+        writing.session.flush()  # the INSERT holds its key-share lock on the channel until rollback
+        assert dispatch.lease_channel(new_uow(), "w1", Clock()()) == channel
+        writing.rollback()
+
+
+def test_substitute_lists_give_way_to_quantities_that_keep_coming_for_a_while(new_uow, world):
+    merchant, channel, store = world
+    change(new_uow, merchant, "S1", "commit", 1, "order-1")
+    with new_uow() as uow:
+        item_id = uow.session.scalar(select(Item.id).where(Item.sku == "S2"))
+        uow.session.add(
+            OutboxRow(merchant_id=merchant, channel_id=channel, item_id=item_id, kind="substitutes")
+        )
+        uow.commit()
+    send = store.set_quantities
+
+    def orders_keep_coming(updates, *, idempotency_key):
+        change(new_uow, merchant, "S3", "commit", 1, f"order-during-{len(store.calls)}")
+        return send(updates, idempotency_key=idempotency_key)
+
+    store.set_quantities = orders_keep_coming
+    lists = lambda: [row.status for row in rows(new_uow) if row.kind == "substitutes"]  # noqa: E731
+    clock = Clock()
+    clock.now = datetime.now(UTC) + timedelta(seconds=5)
+    run(new_uow, channel, store, clock)
+    assert lists() == ["pending"]
+    clock.now += dispatch.SUBSTITUTES_MAY_WAIT
+    run(new_uow, channel, store, clock)
+    assert lists() == ["done"]

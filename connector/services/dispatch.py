@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 
 from adapters.base import Channel as ChannelPort
 from adapters.base import ListingRef, Outcome, QuantityUpdate
@@ -27,6 +27,10 @@ from connector.services.substitute_lists import KIND as SUBSTITUTES
 
 LEASE = timedelta(seconds=60)
 MAX_ROWS_PER_ROUND = 10_000
+# Substitute lists are ranked in the round, seconds of work for a few hundred items, while the channel's
+# lease holds its quantity pushes back. When quantities are waiting again, the lists give way to them
+# for up to this long (the next round without quantities due sends them).
+SUBSTITUTES_MAY_WAIT = timedelta(seconds=10)
 NOT_FOUND_ATTEMPTS = 3
 
 
@@ -69,7 +73,10 @@ def lease_channel(uow: UnitOfWork, worker: str, now: datetime) -> int | None:
             .limit(1)
         )
         if uow.locks_rows:
-            query = query.with_for_update(skip_locked=True)
+            # FOR NO KEY UPDATE: every order and outbox row written for this channel holds a key-share
+            # lock on it (their foreign key) until its transaction ends, and a plain FOR UPDATE SKIP
+            # LOCKED skipped the channel for as long as orders kept coming: no push went out.
+            query = query.with_for_update(skip_locked=True, key_share=True)
         channel = uow.session.scalar(query)
         if channel is None:
             return None
@@ -138,24 +145,24 @@ def dispatch_round(
             states.send_states(new_uow, channel_id, port, now, policy=policy, rng=rng, report=report)
         if "order_tag" in due:
             states.send_tags(new_uow, channel_id, port, now, policy=policy, rng=rng, report=report)
-        if SUBSTITUTES in due:
+        if SUBSTITUTES in due and ("quantity" not in due or now() - due[SUBSTITUTES] > SUBSTITUTES_MAY_WAIT):
             send_substitutes(new_uow, channel_id, port, now, policy=policy, rng=rng, report=report)
     return report
 
 
-def _due_kinds(uow: UnitOfWork, channel_id: int, now: datetime) -> set[str]:
+def _due_kinds(uow: UnitOfWork, channel_id: int, now: datetime) -> dict[str, datetime]:
+    """The kinds with rows due on this channel, each with when its oldest due row was written."""
     with uow:
-        return set(
-            uow.session.scalars(
-                select(OutboxRow.kind)
-                .where(
-                    OutboxRow.channel_id == channel_id,
-                    OutboxRow.status == "pending",
-                    OutboxRow.next_attempt_at <= now,
-                )
-                .distinct()
+        found = uow.session.execute(
+            select(OutboxRow.kind, func.min(OutboxRow.created_at))
+            .where(
+                OutboxRow.channel_id == channel_id,
+                OutboxRow.status == "pending",
+                OutboxRow.next_attempt_at <= now,
             )
+            .group_by(OutboxRow.kind)
         )
+        return {kind: oldest for kind, oldest in found}
 
 
 @dataclass(frozen=True)
