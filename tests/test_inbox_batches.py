@@ -182,3 +182,32 @@ def test_an_order_is_processed_before_stock_changes_that_arrived_earlier(new_uow
             select(InboxDelivery.topic).where(InboxDelivery.status == "processed")
         ).all()
     assert done == ["orders/create"]
+
+
+def test_echoes_in_a_batch_are_settled_and_a_differing_number_still_waits(new_uow, engine, shop, deliver):
+    _, channel_id = shop
+    writer = inbox.InboxWriter(engine)
+    with new_uow() as uow:
+        channel = uow.session.get(Channel, channel_id)
+    for key, body in {
+        "echo": {"stock": 5, "variant": "1"},  # what we believe store one shows for A
+        "unlinked": {"stock": 3, "variant": "99"},
+        "differs": {"stock": 1, "variant": "2"},  # B shows 2 as far as we know
+    }.items():
+        stored = writer.store(
+            channel, WebhookDelivery("inventory_levels/update", key, json.dumps(body).encode(), {})
+        )
+        assert stored
+    writer.close()
+    process(new_uow)
+    with new_uow() as uow:
+        found = {
+            {"1": "echo", "99": "unlinked", "2": "differs"}[json.loads(row.body)["variant"]]: (
+                row.status,
+                row.outcome or "",
+            )
+            for row in uow.session.scalars(select(InboxDelivery))
+        }
+    assert found["echo"][0] == "processed" and "agrees" in found["echo"][1]
+    assert found["unlinked"][0] == "processed" and "unlinked" in found["unlinked"][1]
+    assert found["differs"] == ("received", "")  # waits for orders that may explain it

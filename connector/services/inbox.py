@@ -20,7 +20,7 @@ from adapters.errors import WebhookRejected
 from connector.db import UnitOfWork
 from connector.errors import ConnectorError
 from connector.models import Channel, InboxDelivery, utcnow
-from connector.services.sync import ORDER_DELIVERY, Deferred, Touched, apply_event
+from connector.services.sync import ORDER_DELIVERY, Deferred, Touched, apply_event, settle_echoes
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
@@ -210,9 +210,21 @@ def _process_batch(uow: UnitOfWork, port_for, now: datetime, size: int, report: 
         touched = Touched()
         channels: dict[int, Channel] = {}
         for row in rows:
-            channel = channels.get(row.channel_id) or uow.session.get(Channel, row.channel_id)
-            channels[row.channel_id] = channel
-            _process_one(uow, row, channel, port_for, now, touched, outcome)
+            channels[row.channel_id] = channels.get(row.channel_id) or uow.session.get(
+                Channel, row.channel_id
+            )
+        parsed = {row.id: _parse(row, channels[row.channel_id], port_for) for row in rows}
+        # Most stock webhooks are echoes of our own pushes: settled together, without a savepoint each.
+        echoes = settle_echoes(
+            uow,
+            [(row.id, channels[row.channel_id], parsed[row.id][1]) for row in rows if parsed[row.id][1]],
+        )
+        for row in rows:
+            if row.id in echoes:
+                _processed(row, echoes[row.id], now)
+                outcome.processed += 1
+            else:
+                _process_one(uow, row, channels[row.channel_id], parsed[row.id], now, touched, outcome)
         touched.follow_up(uow, now)
         uow.commit()
     report.processed += outcome.processed
@@ -221,17 +233,28 @@ def _process_batch(uow: UnitOfWork, port_for, now: datetime, size: int, report: 
     return len(rows)
 
 
-def _process_one(uow: UnitOfWork, row, channel, port_for, now: datetime, touched, report) -> None:
-    mine = Touched()
-    savepoint = uow.session.begin_nested()
+def _parse(row: InboxDelivery, channel: Channel, port_for) -> tuple[Any, list | None, Exception | None]:
+    """The channel's port and the delivery's events, or what stopped either (raised in _process_one)."""
     try:
         port = port_for(channel)
         delivery = WebhookDelivery(row.topic, row.dedupe_key, row.body, row.headers)
+        return port, port.parse_webhook(delivery), None
+    except Exception as error:  # sorted out by _process_one's handlers, in the delivery's savepoint
+        return None, None, error
+
+
+def _process_one(uow: UnitOfWork, row, channel, parsed, now: datetime, touched, report) -> None:
+    port, events, error = parsed
+    mine = Touched()
+    savepoint = uow.session.begin_nested()
+    try:
+        if error is not None:
+            raise error
         notes = [
             apply_event(
                 uow, channel, event, received_at=row.received_at, now=now, touched=mine, port=port
             ).summary
-            for event in port.parse_webhook(delivery)
+            for event in events
         ]
         savepoint.commit()
     except Deferred as wait:
@@ -266,9 +289,13 @@ def _process_one(uow: UnitOfWork, row, channel, port_for, now: datetime, touched
         report.failed += 1
         return
     touched.merge(mine)
+    _processed(row, notes, now)
+    report.processed += 1
+
+
+def _processed(row: InboxDelivery, notes: list[str], now: datetime) -> None:
     row.status, row.error, row.attempts, row.processed_at = "processed", None, row.attempts + 1, now
     row.outcome = "; ".join(notes)[:2000] or None
-    report.processed += 1
 
 
 def _fail(row: InboxDelivery, reason: str, now: datetime) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from adapters.base import (
     AppUninstalled,
@@ -271,14 +271,12 @@ def _stock_changed(
     port: ChannelPort | None,
 ) -> Applied:
     listing = _listing_for_ref(uow, channel, event.ref)
-    if listing is None:
-        return Applied("stock change for an unlinked listing, ignored")
-    if event.updated_at and listing.last_pushed_at and event.updated_at <= listing.last_pushed_at:
-        return Applied("stock change older than our last push, ignored")
-    if listing.last_pushed_quantity is None or event.quantity == listing.last_pushed_quantity:
-        if listing.last_pushed_quantity is None:
-            listing.last_pushed_quantity = event.quantity
-        return Applied("storefront agrees with us (our echo or an order already counted)")
+    nothing = _needs_nothing(listing, event)
+    if nothing:
+        return Applied(nothing)
+    if listing.last_pushed_quantity is None:
+        listing.last_pushed_quantity = event.quantity
+        return Applied("storefront agrees with us (the first number we hear of)")
     if now - received_at < EXPLAIN_GRACE:
         raise Deferred(received_at + EXPLAIN_GRACE)
     if _still_moving(uow, channel, listing, received_at + EXPLAIN_GRACE):
@@ -306,6 +304,37 @@ def _stock_changed(
     shown.shift(listing, delta)
     touched.add(channel.merchant_id, [item.id])
     return Applied(f"{item.sku}: storefront edit of {delta:+d} recorded")
+
+
+def _needs_nothing(listing: Listing | None, event: StockChanged) -> str | None:
+    """Why a stock change needs nothing done (our echo, older than our last push, not ours), or None."""
+    if listing is None:
+        return "stock change for an unlinked listing, ignored"
+    if event.updated_at and listing.last_pushed_at and event.updated_at <= listing.last_pushed_at:
+        return "stock change older than our last push, ignored"
+    if listing.last_pushed_quantity is not None and event.quantity == listing.last_pushed_quantity:
+        return "storefront agrees with us (our echo or an order already counted)"
+    return None
+
+
+def settle_echoes(
+    uow: UnitOfWork, deliveries: list[tuple[int, Channel, list[Event]]]
+) -> dict[int, list[str]]:
+    """The deliveries, by key, made only of stock changes that need nothing, with what each was found to
+    be; their listings are read with one query per channel. The others are left to `apply_event`."""
+    wanted: dict[int, set] = {}
+    for _key, channel, events in deliveries:
+        if events and all(isinstance(e, StockChanged) for e in events):
+            wanted.setdefault(channel.id, set()).update(e.ref for e in events)
+    found = {channel_id: _listings_for(uow, channel_id, refs) for channel_id, refs in wanted.items()}
+    settled = {}
+    for key, channel, events in deliveries:
+        if channel.id not in found or not all(isinstance(e, StockChanged) for e in events):
+            continue
+        notes = [_needs_nothing(found[channel.id][e.ref], e) for e in events]
+        if all(notes):
+            settled[key] = notes
+    return settled
 
 
 def _still_moving(uow: UnitOfWork, channel: Channel, listing: Listing, cutoff: datetime) -> bool:
@@ -350,13 +379,27 @@ def _item_for(uow: UnitOfWork, channel: Channel, line: OrderLineInfo) -> tuple[I
 
 
 def _listing_for_ref(uow: UnitOfWork, channel: Channel, ref) -> Listing | None:
-    query = select(Listing).where(Listing.channel_id == channel.id)
-    if ref.inventory_item_id and ref.variant_id in ("", None):
-        query = query.where(Listing.inventory_item_id == ref.inventory_item_id)
-    elif ref.inventory_item_id:
-        query = query.where(
-            (Listing.variant_id == ref.variant_id) | (Listing.inventory_item_id == ref.inventory_item_id)
-        )
-    else:
-        query = query.where(Listing.variant_id == ref.variant_id)
-    return uow.session.scalars(query).first()
+    return _listings_for(uow, channel.id, [ref])[ref]
+
+
+def _listings_for(uow: UnitOfWork, channel_id: int, refs) -> dict:
+    """Each ref's listing on the channel (None when unlinked): a Shopify inventory webhook names only the
+    inventory item, an order line the variant (and the item), WooCommerce the product or variation."""
+    refs = set(refs)
+    inventory_items = {r.inventory_item_id for r in refs if r.inventory_item_id}
+    variants = {r.variant_id for r in refs if r.variant_id}
+    matching = [Listing.inventory_item_id.in_(inventory_items)] if inventory_items else []
+    matching += [Listing.variant_id.in_(variants)] if variants else []
+    listings = (
+        uow.session.scalars(select(Listing).where(Listing.channel_id == channel_id, or_(*matching))).all()
+        if matching
+        else []
+    )
+    by_item = {listing.inventory_item_id: listing for listing in listings if listing.inventory_item_id}
+    by_variant = {listing.variant_id: listing for listing in listings}
+    return {
+        ref: (by_variant.get(ref.variant_id) or by_item.get(ref.inventory_item_id))
+        if ref.variant_id
+        else by_item.get(ref.inventory_item_id)
+        for ref in refs
+    }
