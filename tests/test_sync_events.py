@@ -250,3 +250,43 @@ def test_moves_of_the_number_a_store_shows_add_up(new_uow, shop):
         uow.commit()
     with new_uow() as uow:
         assert uow.session.scalar(query).last_pushed_quantity == 5 - 2 - 1 + 4
+
+
+def test_a_store_that_cannot_answer_leaves_the_judgement_for_later(new_uow, shop):
+    from adapters.errors import ChannelUnavailable
+
+    merchant, (one, _) = shop
+    store = showing(v1=9)
+    store.read_quantities = lambda refs: (_ for _ in ()).throw(ChannelUnavailable("503"))
+    later = NOW + timedelta(seconds=30)
+    with pytest.raises(Deferred):
+        apply(new_uow, one, StockChanged(ListingRef("P1", "1", "I1"), 9), now=later, store=store)
+    assert level(new_uow, merchant) == (5, 0, 5)
+
+
+def test_our_number_moving_while_the_store_is_read_leaves_the_judgement_for_later(new_uow, shop):
+    from connector.services import shown
+
+    merchant, (one, _) = shop
+    with new_uow() as probe:
+        if not probe.locks_rows:
+            pytest.skip("another writer during a transaction is PostgreSQL's; SQLite reads its snapshot")
+    store = showing(v1=9)
+    read = store.read_quantities
+
+    def an_order_is_counted_meanwhile(refs):
+        with new_uow() as other:
+            shown.shift(
+                other.session.scalar(
+                    select(Listing).where(Listing.channel_id == one, Listing.variant_id == "1")
+                ),
+                -1,
+            )
+            other.commit()
+        return read(refs)
+
+    store.read_quantities = an_order_is_counted_meanwhile
+    later = NOW + timedelta(seconds=30)
+    with pytest.raises(Deferred):
+        apply(new_uow, one, StockChanged(ListingRef("P1", "1", "I1"), 9), now=later, store=store)
+    assert level(new_uow, merchant) == (5, 0, 5)

@@ -19,8 +19,12 @@ def shift(listing: Listing, delta: int) -> None:
         return
     state = inspect(listing)
     pending = state.dict.get("last_pushed_quantity")
-    if isinstance(pending, ColumnElement) or "last_pushed_quantity" in state.committed_state:
-        # Already moved or set in this transaction and not yet flushed: build on that.
+    if (
+        state.key is None
+        or isinstance(pending, ColumnElement)
+        or "last_pushed_quantity" in state.committed_state
+    ):
+        # Not stored yet, or already moved or set in this transaction and not flushed: build on that.
         listing.last_pushed_quantity = None if pending is None else pending + delta
     else:
         listing.last_pushed_quantity = Listing.last_pushed_quantity + delta

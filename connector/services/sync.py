@@ -30,6 +30,7 @@ from adapters.base import (
     StockChanged,
 )
 from adapters.base import Channel as ChannelPort
+from adapters.errors import ChannelError
 from connector.db import UnitOfWork
 from connector.models import (
     Backorder,
@@ -50,6 +51,8 @@ EXPLAIN_GRACE = timedelta(seconds=10)
 ORDER_DELIVERY = InboxDelivery.topic.like("order%")
 # How soon it looks again while such deliveries, or a push of ours to that listing, are under way.
 RECHECK = timedelta(seconds=2)
+# How soon it asks again when the storefront could not answer.
+STORE_AWAY = timedelta(seconds=15)
 
 
 class Deferred(Exception):
@@ -283,11 +286,20 @@ def _stock_changed(
         raise Deferred(now + RECHECK)
     if port is None:
         raise ValueError("a stock change that disagrees with ours needs the storefront to check against")
-    showing = port.read_quantities([listing.ref]).get(listing.ref)
+    believed = (listing.last_pushed_quantity, listing.last_pushed_at)
+    try:
+        showing = port.read_quantities([listing.ref]).get(listing.ref)
+    except ChannelError as error:  # the store is busy or away: judge it later, nothing is lost meanwhile
+        raise Deferred(
+            now + max(timedelta(seconds=getattr(error, "retry_after", 0) or 0), STORE_AWAY)
+        ) from error
     if showing is None:
         return Applied("stock change for a listing the storefront no longer has, ignored")
-    # Compared under the listing's lock: an order or a push confirmed meanwhile has moved our number.
+    # Compared under the listing's lock; an order or a push confirmed since the read moved our number,
+    # and the read no longer goes with it: look again shortly.
     listing = uow.session.get(Listing, listing.id, with_for_update=_row_lock(uow), populate_existing=True)
+    if (listing.last_pushed_quantity, listing.last_pushed_at) != believed:
+        raise Deferred(now + RECHECK)
     if showing == listing.last_pushed_quantity:
         return Applied(f"stale stock change ({event.quantity}): the storefront shows our {showing} now")
     if showing != event.quantity:
