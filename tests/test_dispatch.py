@@ -263,3 +263,31 @@ def test_substitute_lists_give_way_to_quantities_that_keep_coming_for_a_while(ne
     clock.now += dispatch.SUBSTITUTES_MAY_WAIT
     run(new_uow, channel, store, clock)
     assert lists() == ["done"]
+
+
+def test_a_confirmation_rolled_back_by_a_deadlock_is_recorded_again(new_uow, world, monkeypatch):
+    # The store applied the push; losing its confirmation would leave our number of it behind.
+    from sqlalchemy.exc import OperationalError
+
+    from connector.models import Listing
+
+    merchant, channel, store = world
+    change(new_uow, merchant, "S1", "commit", 2, "order-1")
+    record, calls = dispatch._record, []
+
+    def deadlocked_once(uow, *args):
+        calls.append(1)
+        if len(calls) == 1:
+            with uow:
+                raise OperationalError("UPDATE listings …", {}, Exception("deadlock detected"))
+        return record(uow, *args)
+
+    monkeypatch.setattr(dispatch, "_record", deadlocked_once)
+    report = run(new_uow, channel, store, Clock())
+    assert report.confirmed == 1 and len(calls) == 2
+    assert [row.status for row in rows(new_uow)] == ["done"]
+    with new_uow() as uow:
+        listing = uow.session.scalar(
+            select(Listing).where(Listing.channel_id == channel, Listing.variant_id == "1")
+        )
+        assert listing.last_pushed_quantity == 8

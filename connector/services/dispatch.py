@@ -7,12 +7,14 @@ or in flight under an expiring lease, so they are sent again: a resend, never a 
 from __future__ import annotations
 
 import hashlib
+import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import OperationalError
 
 from adapters.base import Channel as ChannelPort
 from adapters.base import ListingRef, Outcome, QuantityUpdate
@@ -25,6 +27,8 @@ from connector.services.dispatch_substitutes import send_substitutes
 from connector.services.ledger import level_of
 from connector.services.substitute_lists import KIND as SUBSTITUTES
 
+log = logging.getLogger(__name__)
+
 LEASE = timedelta(seconds=60)
 MAX_ROWS_PER_ROUND = 10_000
 # Substitute lists are ranked in the round, seconds of work for a few hundred items, while the channel's
@@ -32,6 +36,7 @@ MAX_ROWS_PER_ROUND = 10_000
 # for up to this long (the next round without quantities due sends them).
 SUBSTITUTES_MAY_WAIT = timedelta(seconds=10)
 NOT_FOUND_ATTEMPTS = 3
+RECORD_ATTEMPTS = 5  # a confirmation rolled back by a deadlock is recorded again, this many times in all
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,13 @@ class RoundReport:
     failed: int = 0
     dead: int = 0
     errors: list[str] = field(default_factory=list)
+
+    def merge(self, other: RoundReport) -> None:
+        self.sent += other.sent
+        self.confirmed += other.confirmed
+        self.failed += other.failed
+        self.dead += other.dead
+        self.errors += other.errors
 
 
 def lease_channel(uow: UnitOfWork, worker: str, now: datetime) -> int | None:
@@ -137,7 +149,7 @@ def dispatch_round(
             if isinstance(error, ChannelAuthFailed | ChannelThrottled):
                 break  # the rest would fail the same way; they stay pending for later
             continue
-        _record(new_uow(), channel_id, batch, outcomes, now(), policy, rng, report)
+        _record_surely(new_uow, channel_id, batch, outcomes, now, policy, rng, report)
     if not any(e.startswith(("ChannelAuthFailed", "ChannelThrottled")) for e in report.errors):
         # Most rounds carry only quantities: the other phases run when rows of their kind are due.
         due = _due_kinds(new_uow(), channel_id, now())
@@ -264,6 +276,23 @@ def _record(uow, channel_id, batch, outcomes: list[Outcome], now, policy, rng, r
                     permanent=_gone(outcome, rows.get(push.item_id, [])),
                 )
         uow.commit()
+
+
+def _record_surely(new_uow, channel_id, batch, outcomes, now, policy, rng, report) -> None:
+    """`_record`, again when its transaction is rolled back by a deadlock with the inbox: the store has
+    applied these writes, and a lost confirmation leaves our number of what it shows behind (the resend
+    finds the store already there and cannot tell our write from the store's own change)."""
+    for attempt in range(1, RECORD_ATTEMPTS + 1):
+        mine = RoundReport(channel_id)
+        try:
+            _record(new_uow(), channel_id, batch, outcomes, now(), policy, rng, mine)
+        except OperationalError:
+            if attempt == RECORD_ATTEMPTS:
+                raise
+            log.warning("confirming %d pushes on channel %s: rolled back, again", len(batch), channel_id)
+            continue
+        report.merge(mine)
+        return
 
 
 def _fail_all(uow, channel_id, batch, error: ChannelError, now, policy, rng, report) -> None:
