@@ -129,12 +129,14 @@ def correctness(args) -> dict:
             world.start_thread_workers(count=1, threads=args.worker_threads)
         started = time.monotonic()
         if args.kill_a_worker:
-            # Half the orders, SIGKILL one worker mid-run, the rest of the orders, then a new worker.
+            # Half the orders, SIGKILL one worker mid-run and start another in its place (as a process
+            # manager would, a second later), then the rest of the orders.
             world.place_orders(args.orders // 2, per_second=args.rate)
             os.kill(workers[0].pid, signal.SIGKILL)
             workers[0].wait(timeout=10)
-            world.place_orders(args.orders - args.orders // 2, per_second=args.rate)
+            time.sleep(1)
             world.start_process_worker(threads=args.worker_threads)
+            world.place_orders(args.orders - args.orders // 2, per_second=args.rate)
         else:
             world.place_orders(args.orders, per_second=args.rate)
         settle = world.settle(timeout=900)

@@ -149,9 +149,10 @@ def test_only_one_worker_holds_a_channel_until_its_lease_expires(new_uow, world)
     change(new_uow, merchant, "S1", "receive", 1, "a")
     t0 = Clock().now
     assert dispatch.lease_channel(new_uow(), "w1", t0) == channel
-    assert dispatch.lease_channel(new_uow(), "w2", t0 + timedelta(seconds=30)) is None
-    assert dispatch.lease_channel(new_uow(), "w2", t0 + timedelta(seconds=61)) == channel
-    assert not dispatch.renew_lease(new_uow(), channel, "w1", t0 + timedelta(seconds=62))
+    lease = dispatch.LEASE
+    assert dispatch.lease_channel(new_uow(), "w2", t0 + lease / 2) is None
+    assert dispatch.lease_channel(new_uow(), "w2", t0 + lease + timedelta(seconds=1)) == channel
+    assert not dispatch.renew_lease(new_uow(), channel, "w1", t0 + lease + timedelta(seconds=2))
 
 
 def test_rows_left_in_flight_by_a_crashed_worker_are_sent_again(new_uow, world):

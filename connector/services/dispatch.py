@@ -29,7 +29,8 @@ from connector.services.substitute_lists import KIND as SUBSTITUTES
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=60)
+# Renewed before every batch and phase of a round; a worker that dies holds its channel this long.
+LEASE = timedelta(seconds=20)
 MAX_ROWS_PER_ROUND = 10_000
 # Substitute lists are ranked in the round, seconds of work for a few hundred items, while the channel's
 # lease holds its quantity pushes back. When quantities are waiting again, the lists give way to them
@@ -150,7 +151,10 @@ def dispatch_round(
                 break  # the rest would fail the same way; they stay pending for later
             continue
         _record_surely(new_uow, channel_id, batch, outcomes, now, policy, rng, report)
-    if not any(e.startswith(("ChannelAuthFailed", "ChannelThrottled")) for e in report.errors):
+    stopped = any(
+        e.startswith(("ChannelAuthFailed", "ChannelThrottled", "lease lost")) for e in report.errors
+    )
+    if not stopped and renew_lease(new_uow(), channel_id, worker, now()):
         # Most rounds carry only quantities: the other phases run when rows of their kind are due.
         due = _due_kinds(new_uow(), channel_id, now())
         if "backorder_state" in due:
