@@ -146,11 +146,15 @@ def showing(**quantities):
     return store
 
 
+def announced(new_uow, channel_id, quantity, store):
+    """Store one announces `quantity` of A, judged past the grace with `store` answering the read."""
+    event = StockChanged(ListingRef("P1", "1", "I1"), quantity)
+    return apply(new_uow, channel_id, event, now=NOW + timedelta(seconds=30), store=store)
+
+
 def test_an_edit_made_on_the_storefront_becomes_a_ledger_adjustment_that_propagates(new_uow, shop):
     merchant, (one, two) = shop
-    later = NOW + timedelta(seconds=30)
-    event = StockChanged(ListingRef("P1", "1", "I1"), 9)
-    summary = apply(new_uow, one, event, now=later, store=showing(v1=9))
+    summary = announced(new_uow, one, 9, showing(v1=9))
     assert "+4" in summary
     assert level(new_uow, merchant) == (9, 0, 9)
     with new_uow() as uow:
@@ -167,20 +171,14 @@ def test_a_late_stock_change_older_than_orders_already_counted_is_not_an_edit(ne
     merchant, (one, _) = shop
     apply(new_uow, one, OrderPlaced(order("1001", qty=2)))
     apply(new_uow, one, OrderPlaced(order("1002", qty=1)))
-    later = NOW + timedelta(seconds=30)
-    summary = apply(
-        new_uow, one, StockChanged(ListingRef("P1", "1", "I1"), 3), now=later, store=showing(v1=2)
-    )
+    summary = announced(new_uow, one, 3, showing(v1=2))
     assert "stale" in summary
     assert level(new_uow, merchant) == (5, 3, 2)
 
 
 def test_a_stock_change_the_store_has_moved_past_is_left_to_the_next_one(new_uow, shop):
     merchant, (one, _) = shop
-    later = NOW + timedelta(seconds=30)
-    summary = apply(
-        new_uow, one, StockChanged(ListingRef("P1", "1", "I1"), 9), now=later, store=showing(v1=8)
-    )
+    summary = announced(new_uow, one, 9, showing(v1=8))
     assert "superseded" in summary
     assert level(new_uow, merchant) == (5, 0, 5)
 
@@ -202,9 +200,8 @@ def test_an_order_delivery_still_queued_from_that_store_holds_the_judgement(new_
             )
         )
         uow.commit()
-    later = NOW + timedelta(seconds=30)
     with pytest.raises(Deferred):
-        apply(new_uow, one, StockChanged(ListingRef("P1", "1", "I1"), 3), now=later, store=showing(v1=3))
+        announced(new_uow, one, 3, showing(v1=3))
     assert level(new_uow, merchant) == (5, 0, 5)
 
 
@@ -258,9 +255,8 @@ def test_a_store_that_cannot_answer_leaves_the_judgement_for_later(new_uow, shop
     merchant, (one, _) = shop
     store = showing(v1=9)
     store.read_quantities = lambda refs: (_ for _ in ()).throw(ChannelUnavailable("503"))
-    later = NOW + timedelta(seconds=30)
     with pytest.raises(Deferred):
-        apply(new_uow, one, StockChanged(ListingRef("P1", "1", "I1"), 9), now=later, store=store)
+        announced(new_uow, one, 9, store)
     assert level(new_uow, merchant) == (5, 0, 5)
 
 
@@ -286,7 +282,6 @@ def test_our_number_moving_while_the_store_is_read_leaves_the_judgement_for_late
         return read(refs)
 
     store.read_quantities = an_order_is_counted_meanwhile
-    later = NOW + timedelta(seconds=30)
     with pytest.raises(Deferred):
-        apply(new_uow, one, StockChanged(ListingRef("P1", "1", "I1"), 9), now=later, store=store)
+        announced(new_uow, one, 9, store)
     assert level(new_uow, merchant) == (5, 0, 5)

@@ -135,10 +135,12 @@ def dispatch_round(
     policy, rng = policy or RetryPolicy(), rng or random.Random()
     report = RoundReport(channel_id)
     plan = _plan(new_uow(), channel_id, now())
+    stopped = False  # the store refused us (auth, throttling) or another worker took the channel
     for start in range(0, len(plan), port.max_quantity_batch):
         batch = plan[start : start + port.max_quantity_batch]
         if not renew_lease(new_uow(), channel_id, worker, now()):
             report.errors.append("lease lost to another worker; stopping this round")
+            stopped = True
             break
         updates = [QuantityUpdate(p.ref, p.quantity, p.expected) for p in batch]
         key = _batch_key(channel_id, batch, now())
@@ -148,12 +150,10 @@ def dispatch_round(
         except ChannelError as error:
             _fail_all(new_uow(), channel_id, batch, error, now(), policy, rng, report)
             if isinstance(error, ChannelAuthFailed | ChannelThrottled):
-                break  # the rest would fail the same way; they stay pending for later
+                stopped = True  # the rest would fail the same way; they stay pending for later
+                break
             continue
         _record_surely(new_uow, channel_id, batch, outcomes, now, policy, rng, report)
-    stopped = any(
-        e.startswith(("ChannelAuthFailed", "ChannelThrottled", "lease lost")) for e in report.errors
-    )
     if not stopped and renew_lease(new_uow(), channel_id, worker, now()):
         # Most rounds carry only quantities: the other phases run when rows of their kind are due.
         due = _due_kinds(new_uow(), channel_id, now())

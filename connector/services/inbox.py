@@ -15,12 +15,19 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from adapters.base import Channel as ChannelPort
-from adapters.base import StockChanged, WebhookDelivery
+from adapters.base import WebhookDelivery
 from adapters.errors import WebhookRejected
 from connector.db import UnitOfWork
 from connector.errors import ConnectorError
 from connector.models import Channel, InboxDelivery, utcnow
-from connector.services.sync import ORDER_DELIVERY, Deferred, Touched, apply_event, settle_echoes
+from connector.services.sync import (
+    ORDER_DELIVERY,
+    Deferred,
+    Touched,
+    apply_event,
+    settle_echoes,
+    stock_only,
+)
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
@@ -214,16 +221,14 @@ def _process_batch(uow: UnitOfWork, port_for, now: datetime, size: int, report: 
                 Channel, row.channel_id
             )
         parsed = {row.id: _parse(row, channels[row.channel_id], port_for) for row in rows}
-        stock_only = [row for row in rows if _stock_only(parsed[row.id][1])]
+        stock = [row for row in rows if stock_only(parsed[row.id][1])]
         for row in rows:
-            if row not in stock_only:
+            if row not in stock:  # orders and the rest first, in their order
                 _process_one(uow, row, channels[row.channel_id], parsed[row.id], now, touched, outcome)
         # Then the stock changes, against the numbers the batch's orders left: most are echoes of our
         # own pushes, settled together without a savepoint each; the others one by one.
-        echoes = settle_echoes(
-            uow, [(row.id, channels[row.channel_id], parsed[row.id][1]) for row in stock_only]
-        )
-        for row in stock_only:
+        echoes = settle_echoes(uow, [(row.id, channels[row.channel_id], parsed[row.id][1]) for row in stock])
+        for row in stock:
             if row.id in echoes:
                 _processed(row, echoes[row.id], now)
                 outcome.processed += 1
@@ -235,10 +240,6 @@ def _process_batch(uow: UnitOfWork, port_for, now: datetime, size: int, report: 
     report.deferred += outcome.deferred
     report.failed += outcome.failed
     return len(rows)
-
-
-def _stock_only(events: list | None) -> bool:
-    return bool(events) and all(isinstance(event, StockChanged) for event in events)
 
 
 def _parse(row: InboxDelivery, channel: Channel, port_for) -> tuple[Any, list | None, Exception | None]:

@@ -329,20 +329,23 @@ def _needs_nothing(listing: Listing | None, event: StockChanged) -> str | None:
     return None
 
 
+def stock_only(events: list[Event] | None) -> bool:
+    """Whether a delivery's events are all storefront stock changes."""
+    return bool(events) and all(isinstance(event, StockChanged) for event in events)
+
+
 def settle_echoes(
-    uow: UnitOfWork, deliveries: list[tuple[int, Channel, list[Event]]]
+    uow: UnitOfWork, deliveries: list[tuple[int, Channel, list[StockChanged]]]
 ) -> dict[int, list[str]]:
-    """The deliveries, by key, made only of stock changes that need nothing, with what each was found to
-    be; their listings are read with one query per channel. The others are left to `apply_event`."""
+    """Of these deliveries of stock changes (`stock_only`), the ones whose changes all need nothing, by
+    key, with what each was found to be; their listings are read with one query per channel. The others
+    are left to `apply_event`."""
     wanted: dict[int, set] = {}
     for _key, channel, events in deliveries:
-        if events and all(isinstance(e, StockChanged) for e in events):
-            wanted.setdefault(channel.id, set()).update(e.ref for e in events)
+        wanted.setdefault(channel.id, set()).update(e.ref for e in events)
     found = {channel_id: _listings_for(uow, channel_id, refs) for channel_id, refs in wanted.items()}
     settled = {}
     for key, channel, events in deliveries:
-        if channel.id not in found or not all(isinstance(e, StockChanged) for e in events):
-            continue
         notes = [_needs_nothing(found[channel.id][e.ref], e) for e in events]
         if all(notes):
             settled[key] = notes
