@@ -258,7 +258,7 @@ def test_substitute_lists_give_way_to_quantities_that_keep_coming_for_a_while(ne
     store.set_quantities = orders_keep_coming
     lists = lambda: [row.status for row in rows(new_uow) if row.kind == "substitutes"]  # noqa: E731
     clock = Clock()
-    clock.now = datetime.now(UTC) + timedelta(seconds=5)
+    clock.now = datetime.now(UTC) + timedelta(seconds=1)
     run(new_uow, channel, store, clock)
     assert lists() == ["pending"]
     clock.now += dispatch.SUBSTITUTES_MAY_WAIT

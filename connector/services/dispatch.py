@@ -35,7 +35,7 @@ MAX_ROWS_PER_ROUND = 10_000
 # Substitute lists are ranked in the round, seconds of work for a few hundred items, while the channel's
 # lease holds its quantity pushes back. When quantities are waiting again, the lists give way to them
 # for up to this long (the next round without quantities due sends them).
-SUBSTITUTES_MAY_WAIT = timedelta(seconds=10)
+SUBSTITUTES_MAY_WAIT = timedelta(seconds=3)
 NOT_FOUND_ATTEMPTS = 3
 RECORD_ATTEMPTS = 5  # a confirmation rolled back by a deadlock is recorded again, this many times in all
 
