@@ -5,13 +5,21 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, func, select
 from sqlalchemy.exc import OperationalError
 
-from adapters.base import ListingRef, OrderInfo, OrderLineInfo, OrderPlaced, StockChanged, WebhookDelivery
+from adapters.base import (
+    ListingRef,
+    OrderInfo,
+    OrderLineInfo,
+    OrderPlaced,
+    OrderUpdated,
+    StockChanged,
+    WebhookDelivery,
+)
 from adapters.errors import WebhookRejected
 from connector.crypto import Vault
-from connector.models import Channel, InboxDelivery, Item, OutboxRow
+from connector.models import Channel, InboxDelivery, Item, Order, OrderLine, OutboxRow
 from connector.services import channels, inbox, ledger
 from connector.services.channel_import import import_catalog
 from tests.factories import merchant_with_items
@@ -32,10 +40,11 @@ class Port:
             ref = ListingRef(f"P{body['variant']}", body["variant"])
             return [StockChanged(ref, body["stock"], None)]
         now = datetime.now(UTC)
+        updated = datetime.fromisoformat(body["updated"]) if "updated" in body else now
         ref = ListingRef(f"P{body['variant']}", body["variant"]) if "variant" in body else None
         line = OrderLineInfo(f"L{body['order']}", body["sku"], body["qty"], ref)
-        info = OrderInfo(body["order"], f"#{body['order']}", now, now, "Ann", "ann@example.com", (line,))
-        return [OrderPlaced(info)]
+        info = OrderInfo(body["order"], f"#{body['order']}", now, updated, "Ann", "ann@example.com", (line,))
+        return [OrderUpdated(info) if "updated" in body else OrderPlaced(info)]
 
 
 @pytest.fixture
@@ -216,3 +225,97 @@ def test_stock_changes_are_judged_after_the_orders_of_their_batch(new_uow, shop,
             select(InboxDelivery).where(InboxDelivery.topic == "inventory_levels/update")
         )
         assert (stock.status, stock.outcome) == ("received", None)  # waits, then asks the store
+
+
+def waiting_units(new_uow):
+    with new_uow() as uow:
+        lines = uow.session.execute(
+            select(Order.external_id, OrderLine.quantity_backordered).join(
+                Order, Order.id == OrderLine.order_id
+            )
+        ).all()
+    return dict(lines)
+
+
+def test_orders_of_a_batch_are_committed_in_turn_as_if_one_by_one(new_uow, shop, deliver):
+    # B has 2: the batch's third unit of B finds none left, though all three orders are taken together.
+    merchant, channel = shop
+    deliver(
+        channel,
+        {"order": "1", "sku": "B", "qty": 1},
+        {"order": "2", "sku": "B", "qty": 1, "variant": "2"},
+        {"order": "3", "sku": "B", "qty": 1},
+        {"order": "4", "sku": "A", "qty": 2},
+    )
+    report = process(new_uow)
+    assert (report.processed, report.failed, report.deferred) == (4, 0, 0)
+    assert (committed(new_uow, merchant, "B"), committed(new_uow, merchant, "A")) == (3, 2)
+    assert waiting_units(new_uow) == {"1": 0, "2": 0, "3": 1, "4": 0}
+    with new_uow() as uow:
+        outcomes = uow.session.scalars(select(InboxDelivery.outcome).order_by(InboxDelivery.id)).all()
+    assert outcomes[2] == "order 3: 1 line(s) committed, 1 unit(s) waiting"
+
+
+def test_an_order_twice_in_one_batch_is_recorded_once_and_an_older_update_is_ignored(new_uow, shop, deliver):
+    merchant, channel = shop
+    deliver(
+        channel,
+        {"order": "5", "sku": "C", "qty": 2, "updated": "2026-11-01T10:00:00+00:00"},
+        {"order": "5", "sku": "C", "qty": 2, "updated": "2026-11-01T10:05:00+00:00"},
+        {"order": "5", "sku": "C", "qty": 2, "updated": "2026-11-01T09:00:00+00:00"},
+    )
+    assert process(new_uow).processed == 3
+    assert committed(new_uow, merchant, "C") == 2
+    with new_uow() as uow:
+        outcomes = uow.session.scalars(select(InboxDelivery.outcome).order_by(InboxDelivery.id)).all()
+        kept = uow.session.scalar(select(Order.platform_updated_at))
+    assert outcomes[1:] == ["order 5: already recorded", "order 5: older than what we have, ignored"]
+    assert kept == datetime(2026, 11, 1, 10, 5, tzinfo=UTC)
+
+
+def test_a_batch_whose_orders_cannot_go_together_is_applied_one_by_one(new_uow, shop, deliver):
+    # A line key already used for another quantity is refused: that delivery fails alone.
+    merchant, channel = shop
+    with new_uow() as uow:
+        key = "shopify:one.myshopify.com:order:8:line:L8"
+        ledger.apply(uow, merchant, [ledger.Movement("A", "commit", 3, key)])
+        uow.commit()
+    deliver(channel, {"order": "7", "sku": "C", "qty": 1}, {"order": "8", "sku": "A", "qty": 1})
+    report = process(new_uow)
+    assert (report.processed, report.failed) == (1, 1)
+    assert (committed(new_uow, merchant, "C"), committed(new_uow, merchant, "A")) == (1, 3)
+    assert "already used for a different stock change" in deliveries(new_uow)[1][1]
+
+
+def test_a_batch_of_orders_costs_about_as_many_statements_as_a_batch_of_two(new_uow, engine, shop, deliver):
+    # Each statement is a round trip to a database server; SQLite's ORM inserts go row by row in-process.
+    if engine.dialect.name != "postgresql":
+        pytest.skip("statements are round trips on PostgreSQL only")
+    _merchant, channel = shop
+    statements = []
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+
+    def cost(orders):
+        deliver(channel, *({"order": f"{orders}-{n}", "sku": "C", "qty": 1} for n in range(orders)))
+        statements.clear()
+        assert process(new_uow).processed == orders
+        return len(statements)
+
+    two, six = cost(2), cost(6)  # 8 of the 9 C: none waits
+    assert six <= two + 2, (two, six)
+
+
+def test_one_batch_at_a_time_takes_a_merchants_deliveries_and_the_others_wait_their_turn(
+    new_uow, engine, shop, deliver
+):
+    # Concurrent batches of one catalogue nearly always share an item and queued on its lock.
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time anyway")
+    merchant, channel = shop
+    deliver(channel, {"order": "1", "sku": "A", "qty": 1})
+    with new_uow() as held:  # another worker's batch for this merchant, under way
+        assert held.session.scalar(select(func.pg_try_advisory_xact_lock(inbox.INBOX_TURN, merchant)))
+        assert process(new_uow).processed == 0
+        assert deliveries(new_uow) == [("received", None)]
+    assert process(new_uow).processed == 1
+    assert committed(new_uow, merchant, "A") == 1

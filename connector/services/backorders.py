@@ -329,7 +329,10 @@ def after_stock_change(uow: UnitOfWork, merchant_id: int, item_ids: Iterable[int
     merchant = uow.session.get(Merchant, merchant_id)
     allocated = 0
     ids = sorted(set(item_ids))
-    for item in list(uow.session.scalars(select(Item).where(Item.id.in_(ids)).order_by(Item.id))):
+    # Only items with a queue have anything to allocate or date: one query finds them among many.
+    queued = select(Backorder.item_id).where(Backorder.item_id.in_(ids), Backorder.status == "waiting")
+    with_queue = select(Item).where(Item.id.in_(queued)).order_by(Item.id)
+    for item in list(uow.session.scalars(with_queue)):
         allocated += allocate(uow, merchant, item, now)
         refresh_etas(uow, merchant, item, now)
     outbox.enqueue_stock(uow, merchant_id, ids)

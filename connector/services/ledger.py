@@ -84,8 +84,25 @@ def apply(
     if merchant is None:
         raise NotFound(f"unknown merchant {merchant_id}")
     items = _lock_items(uow, merchant_id, {m.sku for m in movements})
-    previous = _previous_movements(uow, merchant_id, [m.key for m in movements])
+    previous = previous_movements(uow, merchant_id, [m.key for m in movements])
+    results = apply_locked(uow, merchant, items, previous, movements, allow_shortfall=allow_shortfall)
+    session.flush()
+    return results
 
+
+def apply_locked(
+    uow: UnitOfWork,
+    merchant: Merchant,
+    items: dict[str, Item],
+    previous: dict[str, StockMovement],
+    movements: Sequence[Movement],
+    *,
+    allow_shortfall: bool = False,
+) -> list[Recorded]:
+    """`apply`'s work on items the caller locked (by SKU) and movements it looked up (`previous_movements`,
+    kept up to date here), for a caller applying many movements in turn: nothing is read or flushed."""
+    session = uow.session
+    merchant_id = merchant.id
     results: list[Recorded] = []
     shortfalls: list[stock.Shortfall] = []
     for movement in movements:
@@ -118,7 +135,6 @@ def apply(
         results.append(Recorded(after, replayed=False))
     if shortfalls:
         raise InsufficientStock(shortfalls)
-    session.flush()
     return results
 
 
@@ -154,7 +170,8 @@ def _lock_items(uow: UnitOfWork, merchant_id: int, skus: set[str]) -> dict[str, 
     return items
 
 
-def _previous_movements(uow: UnitOfWork, merchant_id: int, keys: list[str]) -> dict[str, StockMovement]:
+def previous_movements(uow: UnitOfWork, merchant_id: int, keys: list[str]) -> dict[str, StockMovement]:
+    """The movements already recorded under these keys, by key."""
     query = select(StockMovement).where(
         StockMovement.merchant_id == merchant_id, StockMovement.idempotency_key.in_(keys)
     )

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 
 from adapters.base import (
     AppUninstalled,
@@ -112,18 +112,16 @@ def apply_event(
 
 
 def _apply(uow, channel, event, *, received_at, now, touched: Touched, port) -> Applied:
-    if isinstance(event, OrderPlaced):
-        return _order_seen(uow, channel, event.order, now, touched)
+    if orders_only([event]):
+        return Applied(orders_seen(uow, [(None, channel, [event])], now, touched)[None][0])
     if isinstance(event, OrderCancelled):
         _order_seen(uow, channel, event.order, now, touched)
         return _order_cancelled(uow, channel, event.order, restock=event.restock, touched=touched)
-    if isinstance(event, OrderUpdated):
+    if isinstance(event, OrderUpdated):  # a cancelled one (`orders_only` took the others)
         if _is_stale(uow, channel, event.order):
             return Applied(f"order {event.order.order_id}: older than what we have, ignored")
-        seen = _order_seen(uow, channel, event.order, now, touched)
-        if event.order.cancelled:
-            return _order_cancelled(uow, channel, event.order, restock=True, touched=touched)
-        return seen
+        _order_seen(uow, channel, event.order, now, touched)
+        return _order_cancelled(uow, channel, event.order, restock=True, touched=touched)
     if isinstance(event, StockChanged):
         return _stock_changed(
             uow, channel, event, received_at=received_at, now=now, touched=touched, port=port
@@ -153,16 +151,64 @@ def order_line_key(channel: Channel, order_id: str, line_id: str) -> str:
 def _order_seen(
     uow: UnitOfWork, channel: Channel, info: OrderInfo, now: datetime, touched: Touched
 ) -> Applied:
-    session = uow.session
-    order = session.scalar(
-        select(Order).where(Order.channel_id == channel.id, Order.external_id == info.order_id)
+    """Record an order once (`orders_seen` for one): its lines commit stock."""
+    return Applied(orders_seen(uow, [(None, channel, [OrderPlaced(info)])], now, touched)[None][0])
+
+
+def orders_only(events: list[Event] | None) -> bool:
+    """Whether a delivery's events are all orders placed or updated (not cancelled): `orders_seen` takes
+    those together."""
+    return bool(events) and all(
+        isinstance(event, OrderPlaced) or (isinstance(event, OrderUpdated) and not event.order.cancelled)
+        for event in events
     )
-    if order is not None:
-        if info.updated_at and order.platform_updated_at and info.updated_at <= order.platform_updated_at:
-            return Applied(f"order {info.order_id}: older or same update, ignored")
-        order.platform_updated_at = info.updated_at or order.platform_updated_at
-        return Applied(f"order {info.order_id}: already recorded")
-    order = Order(
+
+
+def orders_seen(uow: UnitOfWork, deliveries: list[tuple], now: datetime, touched: Touched) -> dict:
+    """Apply deliveries of placed and updated orders (`orders_only`), given as (key, channel, events),
+    together: what `apply_event` does for each, with a handful of queries for all of them instead of a
+    score for each order. Returns each key's notes. Raises what `apply_event` would; the caller then
+    undoes the lot and applies the deliveries one by one.
+
+    Orders are looked up at once, new ones inserted at once, their items locked at once (in id order,
+    like `ledger.apply`) and their lines committed in delivery order against those locked rows."""
+    session = uow.session
+    wanted: dict[int, set[str]] = {}
+    for _key, channel, events in deliveries:
+        wanted.setdefault(channel.id, set()).update(event.order.order_id for event in events)
+    known = {
+        (order.channel_id, order.external_id): order
+        for order in session.scalars(
+            select(Order).where(
+                or_(*(and_(Order.channel_id == c, Order.external_id.in_(ids)) for c, ids in wanted.items()))
+            )
+        )
+    }
+    notes: dict = {}
+    placed: list[tuple[Channel, OrderInfo, Order, list[str], int]] = []
+    for key, channel, events in deliveries:
+        notes[key] = []
+        for event in events:
+            info = event.order
+            order = known.get((channel.id, info.order_id))
+            if order is None:
+                order = _new_order(channel, info)
+                session.add(order)
+                known[(channel.id, info.order_id)] = order
+                placed.append((channel, info, order, notes[key], len(notes[key])))
+                notes[key].append("")  # filled in once its lines are committed
+            elif isinstance(event, OrderUpdated) and _older(info, order):
+                notes[key].append(f"order {info.order_id}: older than what we have, ignored")
+            else:
+                notes[key].append(_seen_again(order, info))
+    if placed:
+        session.flush()  # the new orders' ids
+        _commit_lines(uow, placed, now, touched)
+    return notes
+
+
+def _new_order(channel: Channel, info: OrderInfo) -> Order:
+    return Order(
         merchant_id=channel.merchant_id,
         channel_id=channel.id,
         external_id=info.order_id,
@@ -172,41 +218,84 @@ def _order_seen(
         placed_at=info.placed_at,
         platform_updated_at=info.updated_at,
     )
-    session.add(order)
-    session.flush()
-    merchant = session.get(Merchant, channel.merchant_id)
-    committed, waiting = set(), 0
-    for line in info.lines:
-        item, listing = _item_for(uow, channel, line)
-        row = OrderLine(
-            order_id=order.id,
-            item_id=item.id if item else None,
-            external_id=line.line_id,
-            sku=line.sku or "",
-            quantity=line.quantity,
-            quantity_committed=line.quantity if item else 0,
+
+
+def _older(info: OrderInfo, order: Order) -> bool:
+    """An order update older than the one recorded (`_is_stale` for an order at hand)."""
+    return bool(order.platform_updated_at and info.updated_at and info.updated_at < order.platform_updated_at)
+
+
+def _seen_again(order: Order, info: OrderInfo) -> str:
+    """An order already recorded: only a newer update time is kept."""
+    if info.updated_at and order.platform_updated_at and info.updated_at <= order.platform_updated_at:
+        return f"order {info.order_id}: older or same update, ignored"
+    order.platform_updated_at = info.updated_at or order.platform_updated_at
+    return f"order {info.order_id}: already recorded"
+
+
+def _commit_lines(uow: UnitOfWork, placed: list, now: datetime, touched: Touched) -> None:
+    """The lines of new orders (channel, info, order, notes, index of its note): items found and locked
+    in one query per merchant, then each line split and committed in turn, as `_order_seen` does."""
+    session = uow.session
+    listings: dict[tuple[int, object], Listing | None] = {}
+    for channel_id in {channel.id for channel, *_ in placed}:
+        refs = {line.ref for c, info, *_ in placed if c.id == channel_id for line in info.lines if line.ref}
+        listings.update(
+            ((channel_id, ref), found) for ref, found in _listings_for(uow, channel_id, refs).items()
         )
-        session.add(row)
-        session.flush()
-        if item is None or line.quantity <= 0:
-            continue
-        # Lock the item, then split before committing: what stock covers, what may wait, what was
-        # oversold in a race. Two workers taking orders for the last unit must not both see it free.
-        item = session.get(Item, item.id, with_for_update=_row_lock(uow), populate_existing=True)
-        split = backorders.split_line(uow, merchant, item, line.quantity, now)
-        key = order_line_key(channel, info.order_id, line.line_id)
-        # The storefront already sold every unit: all are committed, waiting ones included, so
-        # available goes below zero until stock arrives and covers them first.
-        movement = ledger.Movement(item.sku, "commit", line.quantity, key, reason=f"order {info.number}")
-        ledger.apply(uow, channel.merchant_id, [movement], allow_shortfall=True)
-        if split.waiting:
-            backorders.open_backorders(uow, merchant, item, row, split, now)
-            waiting += split.waiting
-        committed.add(item.id)
-        if listing is not None:
-            shown.shift(listing, -line.quantity)  # the storefront lowered its own number
-    touched.add(channel.merchant_id, committed)
-    return Applied(f"order {info.order_id}: {len(committed)} line(s) committed, {waiting} unit(s) waiting")
+    merchants: dict[int, tuple[Merchant, dict[int, Item], dict[str, Item], dict]] = {}
+    for merchant_id in sorted({channel.merchant_id for channel, *_ in placed}):
+        ids, skus, keys = set(), set(), []
+        for channel, info, *_ in placed:
+            if channel.merchant_id != merchant_id:
+                continue
+            for line in info.lines:
+                listing = listings.get((channel.id, line.ref)) if line.ref else None
+                if listing is not None:
+                    ids.add(listing.item_id)
+                elif line.sku:
+                    skus.add(line.sku)
+                keys.append(order_line_key(channel, info.order_id, line.line_id))
+        query = select(Item).where(Item.merchant_id == merchant_id, or_(Item.id.in_(ids), Item.sku.in_(skus)))
+        locked = query.order_by(Item.id).with_for_update(key_share=True)  # as ledger.apply locks
+        items = session.scalars(locked.execution_options(populate_existing=True)).all()
+        merchants[merchant_id] = (
+            session.get(Merchant, merchant_id),
+            {item.id: item for item in items},
+            {item.sku: item for item in items},
+            ledger.previous_movements(uow, merchant_id, keys),
+        )
+    for channel, info, order, notes, at in placed:
+        merchant, by_id, by_sku, previous = merchants[channel.merchant_id]
+        committed, waiting = set(), 0
+        for line in info.lines:
+            listing = listings.get((channel.id, line.ref)) if line.ref else None
+            item = by_id.get(listing.item_id) if listing is not None else by_sku.get(line.sku or "")
+            row = OrderLine(
+                order_id=order.id,
+                item_id=item.id if item else None,
+                external_id=line.line_id,
+                sku=line.sku or "",
+                quantity=line.quantity,
+                quantity_committed=line.quantity if item else 0,
+            )
+            session.add(row)
+            if item is None or line.quantity <= 0:
+                continue
+            split = backorders.split_line(uow, merchant, item, line.quantity, now)
+            key = order_line_key(channel, info.order_id, line.line_id)
+            movement = ledger.Movement(item.sku, "commit", line.quantity, key, reason=f"order {info.number}")
+            ledger.apply_locked(uow, merchant, {item.sku: item}, previous, [movement], allow_shortfall=True)
+            if split.waiting:
+                session.flush()  # the line's id, for its backorders
+                backorders.open_backorders(uow, merchant, item, row, split, now)
+                waiting += split.waiting
+            committed.add(item.id)
+            if listing is not None:
+                shown.shift(listing, -line.quantity)  # the storefront lowered its own number
+        touched.add(channel.merchant_id, committed)
+        notes[at] = f"order {info.order_id}: {len(committed)} line(s) committed, {waiting} unit(s) waiting"
+    session.flush()
 
 
 def _order_cancelled(
