@@ -177,6 +177,10 @@ class WebhookSender:
             session = getattr(self._local, "session", None)
             if session is None:
                 session = self._local.session = requests.Session()
+                # A platform's sender knows nothing of this machine's proxy and CA settings; reading them
+                # (a CA bundle path checked on disk for every request) cost the stand-in stores' process
+                # an eighth of its CPU under load.
+                session.trust_env = False
             response = session.post(
                 delivery.url,
                 data=delivery.body,
