@@ -256,12 +256,12 @@ class World:
         return sandbox.product_by_sku(sku)["stock_quantity"]
 
     def ledger(self) -> dict[str, tuple[int, int]]:
-        with self.new_uow() as uow:
+        with self.new_uow().reading() as uow:  # the bench's looks never hold up the writers
             rows = uow.session.execute(select(Item.sku, Item.on_hand, Item.committed)).all()
         return {sku: (on_hand, committed) for sku, on_hand, committed in rows}
 
     def backlog(self) -> tuple[int, int]:
-        with self.new_uow() as uow:
+        with self.new_uow().reading() as uow:  # the bench's looks never hold up the writers
             inbox = uow.session.scalar(
                 select(func.count()).select_from(InboxDelivery).where(InboxDelivery.status == "received")
             )
@@ -302,7 +302,7 @@ class World:
 
     def counts(self) -> dict[str, int]:
         """Correctness figures: orders recorded vs placed, units committed vs sold, oversold SKUs."""
-        with self.new_uow() as uow:
+        with self.new_uow().reading() as uow:  # the bench's looks never hold up the writers
             orders = uow.session.scalar(select(func.count()).select_from(Order))
             units = uow.session.scalar(select(func.coalesce(func.sum(OrderLine.quantity_committed), 0)))
             failed = uow.session.scalar(

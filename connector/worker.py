@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from connector.db import UnitOfWork, session_factory
 from connector.models import Channel, utcnow
-from connector.services import dispatch, inbox
+from connector.services import dispatch, doorbell, inbox
 from connector.settings import Settings
 from connector.storefronts import StorefrontCache
 
@@ -38,6 +38,7 @@ class Worker:
         storefronts: StorefrontCache | None = None,
         policy: dispatch.RetryPolicy | None = None,
     ):
+        self.engine = engine
         self.sessions = session_factory(engine)
         self.threads = threads
         self.wakeup = wakeup or threading.Event()
@@ -59,6 +60,7 @@ class Worker:
         ]
         for thread in workers:
             thread.start()
+        doorbell.listen(self.engine, self.wakeup, stop)  # other processes' work wakes idle threads
         log.info("worker %s running %d dispatcher threads", self.name, self.threads)
         for thread in workers:
             thread.join()
@@ -72,7 +74,10 @@ class Worker:
         """One round of work: the inbox, then one channel's outbox. True when anything was done."""
         report = inbox.process_due(self.new_uow, self._port, self.clock)
         busy = report.processed + report.failed > 0
-        channel_id = dispatch.lease_channel(self.new_uow(), lease_name, self.clock())
+        if report.processed:
+            self.wakeup.set()  # what it queued for the storefronts: idle threads here dispatch it now
+        leased_at = self.clock()
+        channel_id = dispatch.lease_channel(self.new_uow(), lease_name, leased_at)
         if channel_id is None:
             return busy
         try:
@@ -80,7 +85,13 @@ class Worker:
                 channel = uow.session.get(Channel, channel_id)
             port = self._port(channel)
             result = dispatch.dispatch_round(
-                self.new_uow, channel_id, port, self.clock, worker=lease_name, policy=self.policy
+                self.new_uow,
+                channel_id,
+                port,
+                self.clock,
+                worker=lease_name,
+                policy=self.policy,
+                leased_at=leased_at,
             )
             if result.errors:
                 log.warning("channel %s: %s", channel_id, "; ".join(result.errors))

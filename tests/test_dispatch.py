@@ -292,3 +292,26 @@ def test_a_confirmation_rolled_back_by_a_deadlock_is_recorded_again(new_uow, wor
             select(Listing).where(Listing.channel_id == channel, Listing.variant_id == "1")
         )
         assert listing.last_pushed_quantity == 8
+
+
+def test_a_round_on_a_fresh_lease_does_not_renew_it_and_one_that_ran_long_finds_it_taken(
+    new_uow, world, monkeypatch
+):
+    merchant, channel, store = world
+    change(new_uow, merchant, "S1", "receive", 1, "a")
+    clock = Clock()
+    renewals = []
+    renew = dispatch.renew_lease
+    monkeypatch.setattr(dispatch, "renew_lease", lambda *args: renewals.append(args[-1]) or renew(*args))
+    leased_at = clock()
+    assert dispatch.lease_channel(new_uow(), "w1", leased_at) == channel
+    report = dispatch.dispatch_round(new_uow, channel, store, clock, worker="w1", leased_at=leased_at)
+    assert (renewals, report.errors, store.quantities["1"]) == ([], [], 11)  # no write to keep it
+
+    # A worker stalled past its lease: another took the channel; the stalled one notices and stops.
+    change(new_uow, merchant, "S1", "receive", 1, "b")
+    clock.now += dispatch.LEASE + timedelta(seconds=1)
+    assert dispatch.lease_channel(new_uow(), "w2", clock()) == channel
+    report = dispatch.dispatch_round(new_uow, channel, store, clock, worker="w1", leased_at=leased_at)
+    assert len(renewals) == 1 and report.errors == ["lease lost to another worker; stopping this round"]
+    assert store.quantities["1"] == 11  # nothing sent by the worker that lost it

@@ -2,6 +2,8 @@
 
 import itertools
 import json
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -20,7 +22,7 @@ from adapters.base import (
 from adapters.errors import WebhookRejected
 from connector.crypto import Vault
 from connector.models import Channel, InboxDelivery, Item, Order, OrderLine, OutboxRow
-from connector.services import channels, inbox, ledger
+from connector.services import channels, doorbell, inbox, ledger
 from connector.services.channel_import import import_catalog
 from tests.factories import merchant_with_items
 from tests.fakes import FakeStorefront, entry
@@ -319,3 +321,25 @@ def test_one_batch_at_a_time_takes_a_merchants_deliveries_and_the_others_wait_th
         assert deliveries(new_uow) == [("received", None)]
     assert process(new_uow).processed == 1
     assert committed(new_uow, merchant, "A") == 1
+
+
+def test_a_stored_delivery_and_a_batch_that_queued_pushes_wake_the_listening_workers(
+    new_uow, engine, shop, deliver
+):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no notifications: other processes poll")
+    _, channel = shop
+    wakeup, stop = threading.Event(), threading.Event()
+    listener = doorbell.listen(engine, wakeup, stop)
+    try:
+        time.sleep(0.5)  # listening
+        wakeup.clear()
+        deliver(channel, {"order": "1", "sku": "A", "qty": 1})
+        assert wakeup.wait(10), "the intake's insert did not wake the worker"
+        time.sleep(doorbell.QUIET * 2)
+        wakeup.clear()
+        assert process(new_uow).processed == 1  # queued pushes for A
+        assert wakeup.wait(10), "the batch's pushes did not wake the worker"
+    finally:
+        stop.set()
+        listener.join(5)

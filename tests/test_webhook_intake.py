@@ -85,7 +85,7 @@ def test_the_intake_stores_on_a_new_connection_when_the_server_dropped_its_own(
         dropped = connection.scalar(
             text(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = "
-                "current_database() AND pid <> pg_backend_pid() AND query LIKE 'INSERT INTO webhook_inbox%'"
+                "current_database() AND pid <> pg_backend_pid() AND query LIKE '%INSERT INTO webhook_inbox%'"
             )
         )
     assert dropped >= 1

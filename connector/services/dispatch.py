@@ -71,20 +71,25 @@ class RoundReport:
 
 def lease_channel(uow: UnitOfWork, worker: str, now: datetime) -> int | None:
     """Take the lease on one channel with due rows and no live lease; None when there is nothing to do."""
+    due = select(OutboxRow.channel_id).where(
+        OutboxRow.status.in_(("pending", "in_flight")), OutboxRow.next_attempt_at <= now
+    )
+    query = (
+        select(Channel)
+        .where(
+            Channel.id.in_(due),
+            Channel.status == "active",
+            or_(Channel.lease_expires_at.is_(None), Channel.lease_expires_at < now),
+        )
+        .order_by(Channel.lease_expires_at.is_not(None), Channel.lease_expires_at, Channel.id)
+        .limit(1)
+    )
+    # Looked for first without writing: most looks by idle threads find nothing, and on SQLite a
+    # transaction that may write waits for, and holds up, every other writer (the webhook intake too).
+    with uow.reading():
+        if uow.session.scalar(query.with_only_columns(Channel.id)) is None:
+            return None
     with uow:
-        due = select(OutboxRow.channel_id).where(
-            OutboxRow.status.in_(("pending", "in_flight")), OutboxRow.next_attempt_at <= now
-        )
-        query = (
-            select(Channel)
-            .where(
-                Channel.id.in_(due),
-                Channel.status == "active",
-                or_(Channel.lease_expires_at.is_(None), Channel.lease_expires_at < now),
-            )
-            .order_by(Channel.lease_expires_at.is_not(None), Channel.lease_expires_at, Channel.id)
-            .limit(1)
-        )
         if uow.locks_rows:
             # FOR NO KEY UPDATE: every order and outbox row written for this channel holds a key-share
             # lock on it (their foreign key) until its transaction ends, and a plain FOR UPDATE SKIP
@@ -130,15 +135,31 @@ def dispatch_round(
     worker: str,
     policy: RetryPolicy | None = None,
     rng: random.Random | None = None,
+    leased_at: datetime | None = None,
 ) -> RoundReport:
-    """Send one channel's due rows (caller holds the lease), coalesced to the latest state per item."""
+    """Send one channel's due rows (caller holds the lease, taken at `leased_at` when it says), coalesced
+    to the latest state per item."""
     policy, rng = policy or RetryPolicy(), rng or random.Random()
     report = RoundReport(channel_id)
+    renewed = leased_at
+
+    def still_ours() -> bool:
+        # Renewed once it is a quarter spent: until then no other worker can have taken it, and each
+        # renewal is a write (on SQLite one that every other writer, the webhook intake too, waits for).
+        nonlocal renewed
+        at = now()
+        if renewed is not None and at - renewed < LEASE / 4:
+            return True
+        if renew_lease(new_uow(), channel_id, worker, at):
+            renewed = at
+            return True
+        return False
+
     plan = _plan(new_uow(), channel_id, now())
     stopped = False  # the store refused us (auth, throttling) or another worker took the channel
     for start in range(0, len(plan), port.max_quantity_batch):
         batch = plan[start : start + port.max_quantity_batch]
-        if not renew_lease(new_uow(), channel_id, worker, now()):
+        if not still_ours():
             report.errors.append("lease lost to another worker; stopping this round")
             stopped = True
             break
@@ -154,7 +175,7 @@ def dispatch_round(
                 break
             continue
         _record_surely(new_uow, channel_id, batch, outcomes, now, policy, rng, report)
-    if not stopped and renew_lease(new_uow(), channel_id, worker, now()):
+    if not stopped and still_ours():
         # Most rounds carry only quantities: the other phases run when rows of their kind are due.
         due = _due_kinds(new_uow(), channel_id, now())
         if "backorder_state" in due:
@@ -168,7 +189,7 @@ def dispatch_round(
 
 def _due_kinds(uow: UnitOfWork, channel_id: int, now: datetime) -> dict[str, datetime]:
     """The kinds with rows due on this channel, each with when its oldest due row was written."""
-    with uow:
+    with uow.reading():
         found = uow.session.execute(
             select(OutboxRow.kind, func.min(OutboxRow.created_at))
             .where(

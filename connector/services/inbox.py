@@ -17,9 +17,10 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from adapters.base import Channel as ChannelPort
 from adapters.base import WebhookDelivery
 from adapters.errors import WebhookRejected
-from connector.db import UnitOfWork
+from connector.db import UnitOfWork, writing
 from connector.errors import ConnectorError
 from connector.models import Channel, InboxDelivery, utcnow
+from connector.services import doorbell
 from connector.services.sync import (
     ORDER_DELIVERY,
     Deferred,
@@ -69,8 +70,9 @@ class InboxWriter:
             cursor = None
             try:
                 cursor = connection.cursor()
-                cursor.execute(self._insert.sql, parameters)
-                stored = cursor.fetchone() is not None
+                with writing(connection.dbapi_connection):
+                    cursor.execute(self._insert.sql, parameters)
+                    stored = cursor.fetchone() is not None
                 cursor.close()
             except dialect.loaded_dbapi.Error as error:
                 lost = dialect.is_disconnect(error, connection.dbapi_connection, cursor)
@@ -116,7 +118,8 @@ class _DriverInsert:
 
     def __init__(self, dialect: Dialect):
         compiled = _insert_unless_stored(dialect.name).compile(dialect=dialect, column_keys=list(COLUMNS))
-        self.sql = compiled.string
+        # On PostgreSQL the same statement wakes the workers when a delivery was stored.
+        self.sql = doorbell.ringing_sql(compiled.string) if dialect.name == "postgresql" else compiled.string
         self._order = list(compiled.positiontup or ()) if compiled.positional else None
         types = {name: InboxDelivery.__table__.c[name].type.dialect_impl(dialect) for name in COLUMNS}
         converters = {name: type_.bind_processor(dialect) for name, type_ in types.items()}
@@ -196,6 +199,8 @@ def process_due(
     deliveries are processed one by one."""
     report = InboxReport()
     while report.processed + report.failed + report.deferred < limit:
+        if not _any_due(new_uow(), now()):
+            break
         size = min(batch, limit - (report.processed + report.failed + report.deferred))
         try:
             taken = _process_batch(new_uow(), port_for, now(), size, report)
@@ -205,6 +210,16 @@ def process_due(
         if taken < size:
             break
     return report
+
+
+def _any_due(uow: UnitOfWork, now: datetime) -> bool:
+    """Whether a delivery is due, looked up without writing: on SQLite a transaction that may write
+    waits for, and holds up, every other writer, and most looks by an idle worker find nothing."""
+    with uow.reading():
+        due = select(InboxDelivery.id).where(
+            InboxDelivery.status == "received", InboxDelivery.process_after <= now
+        )
+        return uow.session.scalar(due.limit(1)) is not None
 
 
 def _process_batch(uow: UnitOfWork, port_for, now: datetime, size: int, report: InboxReport) -> int:
@@ -250,7 +265,10 @@ def _process_batch(uow: UnitOfWork, port_for, now: datetime, size: int, report: 
                 outcome.processed += 1
             else:
                 _process_one(uow, row, channels[row.channel_id], parsed[row.id], now, touched, outcome)
+        moved = bool(touched.items)
         touched.follow_up(uow, now)
+        if moved:
+            doorbell.ring(uow)  # for the pushes it queued: idle dispatchers of every worker look now
         uow.commit()
     report.processed += outcome.processed
     report.deferred += outcome.deferred
