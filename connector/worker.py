@@ -58,9 +58,10 @@ class Worker:
             )
             for n in range(self.threads)
         ]
+        # Other processes' work wakes idle threads; the connection also tells them this process is alive.
+        doorbell.listen(self.engine, self.wakeup, stop, present_as=self.name)
         for thread in workers:
             thread.start()
-        doorbell.listen(self.engine, self.wakeup, stop)  # other processes' work wakes idle threads
         log.info("worker %s running %d dispatcher threads", self.name, self.threads)
         for thread in workers:
             thread.join()

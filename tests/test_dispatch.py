@@ -1,6 +1,7 @@
 """The outbox and its dispatcher: coalesce, batch, confirm, retry, park, lease."""
 
 import random
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -315,3 +316,30 @@ def test_a_round_on_a_fresh_lease_does_not_renew_it_and_one_that_ran_long_finds_
     report = dispatch.dispatch_round(new_uow, channel, store, clock, worker="w1", leased_at=leased_at)
     assert len(renewals) == 1 and report.errors == ["lease lost to another worker; stopping this round"]
     assert store.quantities["1"] == 11  # nothing sent by the worker that lost it
+
+
+def test_a_lease_of_a_worker_process_that_is_gone_is_taken_over_at_once(new_uow, world, engine):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("presence locks are PostgreSQL's; on SQLite a lease runs out")
+    merchant, channel, _ = world
+    change(new_uow, merchant, "S1", "receive", 1, "a")
+    t0 = Clock().now
+    pooled = engine.raw_connection()
+    pooled.detach()
+    pooled.dbapi_connection.autocommit = True
+    assert dispatch.present(pooled.dbapi_connection, "host-a:101:aaaaaa")
+    assert dispatch.lease_channel(new_uow(), "host-a:101:aaaaaa/0", t0) == channel
+    later = t0 + dispatch.SETTLED + timedelta(seconds=1)
+    assert dispatch.lease_channel(new_uow(), "host-b:202:bbbbbb/0", later) is None  # alive: it stands
+
+    pooled.close()  # the process died: the database frees its presence when the connection closes
+    deadline = time.monotonic() + 10
+    while (taken := dispatch.lease_channel(new_uow(), "host-b:202:bbbbbb/0", later)) is None:
+        assert time.monotonic() < deadline, "the lease of a gone worker was not taken over"
+        time.sleep(0.05)
+    assert taken == channel
+    dispatch.release_lease(new_uow(), channel, "host-b:202:bbbbbb/0")
+
+    # A lease named otherwise than a worker's process/thread says nothing of its holder: it runs out.
+    assert dispatch.lease_channel(new_uow(), "cli", t0) == channel
+    assert dispatch.lease_channel(new_uow(), "host-b:202:bbbbbb/0", later) is None

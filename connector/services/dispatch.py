@@ -31,6 +31,10 @@ log = logging.getLogger(__name__)
 
 # Renewed before every batch and phase of a round; a worker that dies holds its channel this long.
 LEASE = timedelta(seconds=20)
+# A lease held this long may be taken from a worker process that is gone (PostgreSQL): a fresh one is not
+# looked at, so the busy dispatchers' leases cost the looks of idle threads nothing.
+SETTLED = timedelta(seconds=2)
+PRESENCE = 0x1B0D  # the advisory-lock class of a worker process's presence (PostgreSQL)
 MAX_ROWS_PER_ROUND = 10_000
 # Substitute lists are ranked in the round, seconds of work for a few hundred items, while the channel's
 # lease holds its quantity pushes back. When quantities are waiting again, the lists give way to them
@@ -87,7 +91,9 @@ def lease_channel(uow: UnitOfWork, worker: str, now: datetime) -> int | None:
     # Looked for first without writing: most looks by idle threads find nothing, and on SQLite a
     # transaction that may write waits for, and holds up, every other writer (the webhook intake too).
     with uow.reading():
-        if uow.session.scalar(query.with_only_columns(Channel.id)) is None:
+        free = uow.session.scalar(query.with_only_columns(Channel.id))
+        orphans = _held_a_while(uow, due, now) if free is None and uow.locks_rows else []
+        if free is None and not orphans:
             return None
     with uow:
         if uow.locks_rows:
@@ -95,13 +101,57 @@ def lease_channel(uow: UnitOfWork, worker: str, now: datetime) -> int | None:
             # lock on it (their foreign key) until its transaction ends, and a plain FOR UPDATE SKIP
             # LOCKED skipped the channel for as long as orders kept coming: no push went out.
             query = query.with_for_update(skip_locked=True, key_share=True)
-        channel = uow.session.scalar(query)
+        channel = uow.session.scalar(query) if free is not None else None
+        if channel is None:
+            channel = _take_from_the_gone(uow, orphans)
         if channel is None:
             return None
         channel.lease_owner, channel.lease_expires_at = worker, now + LEASE
         channel_id = channel.id
         uow.commit()
     return channel_id
+
+
+def _held_a_while(uow: UnitOfWork, due, now: datetime) -> list[tuple[int, str]]:
+    """Channels with due rows whose unexpired lease was taken or renewed over `SETTLED` ago: (id, holder)."""
+    query = select(Channel.id, Channel.lease_owner).where(
+        Channel.id.in_(due),
+        Channel.status == "active",
+        Channel.lease_expires_at >= now,
+        Channel.lease_expires_at < now + LEASE - SETTLED,
+    )
+    return [(channel_id, owner) for channel_id, owner in uow.session.execute(query.limit(8)) if owner]
+
+
+def _take_from_the_gone(uow: UnitOfWork, held: list[tuple[int, str]]) -> Channel | None:
+    """On PostgreSQL, one of these channels whose holder's process is gone (killed, crashed): each worker
+    process holds its presence lock (`present`) for as long as it runs, and the database frees it the
+    moment the process's connection closes. Taken at once instead of after the rest of the lease: a
+    store otherwise got no push for up to 20 s after a worker died, and sold what others had sold."""
+    for channel_id, owner in held:
+        process, thread = owner.split("/", 1) if "/" in owner else (None, None)
+        if not process or not thread:
+            continue  # not a worker's `process/thread` lease: nothing tells whether its holder is alive
+        if not uow.session.scalar(select(func.pg_try_advisory_xact_lock(PRESENCE, func.hashtext(process)))):
+            continue  # its process is alive
+        channel = uow.session.scalar(
+            select(Channel)
+            .where(Channel.id == channel_id, Channel.lease_owner == owner)
+            .with_for_update(skip_locked=True, key_share=True)
+        )
+        if channel is not None:
+            log.warning("channel %s: its lease holder %s is gone; taking the channel over", channel_id, owner)
+            return channel
+    return None
+
+
+def present(connection, worker_process: str) -> bool:
+    """Hold `worker_process`'s presence lock on this PostgreSQL driver connection, kept open while the
+    process runs (`_take_from_the_gone`). False when it could not be taken."""
+    found = connection.execute(
+        "SELECT pg_try_advisory_lock(%s, hashtext(%s))", (PRESENCE, worker_process)
+    ).fetchone()
+    return bool(found and found[0])
 
 
 def renew_lease(uow: UnitOfWork, channel_id: int, worker: str, now: datetime) -> bool:

@@ -1,4 +1,5 @@
-"""Waking idle workers when there is work, across processes (PostgreSQL's LISTEN/NOTIFY).
+"""Waking idle workers when there is work, across processes (PostgreSQL's LISTEN/NOTIFY); the same
+connection tells other workers this process is alive.
 
 A worker thread with nothing to do waits up to `worker.IDLE_WAIT` before looking again. A delivery
 stored by the web process, or outbox rows written by another worker, ring the bell: the notification
@@ -14,6 +15,7 @@ import threading
 from sqlalchemy import Engine, func, select
 
 from connector.db import UnitOfWork
+from connector.services import dispatch
 
 log = logging.getLogger(__name__)
 CHANNEL = "backorder_work"
@@ -36,16 +38,21 @@ def ringing_sql(returning_sql: str) -> str:
     return f"WITH stored AS ({returning_sql}) SELECT stored.*, pg_notify('{CHANNEL}', '') FROM stored"  # noqa: S608
 
 
-def listen(engine: Engine, wakeup: threading.Event, stop: threading.Event) -> threading.Thread | None:
-    """Set `wakeup` whenever the bell rings, from a thread of its own, until `stop`; None on SQLite."""
+def listen(
+    engine: Engine, wakeup: threading.Event, stop: threading.Event, *, present_as: str | None = None
+) -> threading.Thread | None:
+    """Set `wakeup` whenever the bell rings, from a thread of its own, until `stop`; None on SQLite.
+    With `present_as` (a worker process's name), its listening connection also holds the presence lock
+    by which other workers know the process is alive (`dispatch.present`)."""
     if engine.dialect.name != "postgresql":
         return None
-    thread = threading.Thread(target=_listen, args=(engine, wakeup, stop), name="doorbell", daemon=True)
+    args = (engine, wakeup, stop, present_as)
+    thread = threading.Thread(target=_listen, args=args, name="doorbell", daemon=True)
     thread.start()
     return thread
 
 
-def _listen(engine: Engine, wakeup: threading.Event, stop: threading.Event) -> None:
+def _listen(engine: Engine, wakeup: threading.Event, stop: threading.Event, present_as: str | None) -> None:
     while not stop.is_set():
         try:
             pooled = engine.raw_connection()
@@ -54,6 +61,8 @@ def _listen(engine: Engine, wakeup: threading.Event, stop: threading.Event) -> N
             try:
                 connection.autocommit = True
                 connection.execute(f"LISTEN {CHANNEL}")
+                if present_as and not dispatch.present(connection, present_as):
+                    log.warning("worker %s: presence lock already held; its leases outlive it", present_as)
                 while not stop.is_set():
                     for _ in connection.notifies(timeout=1.0, stop_after=1):
                         wakeup.set()
