@@ -343,3 +343,57 @@ def test_a_stored_delivery_and_a_batch_that_queued_pushes_wake_the_listening_wor
     finally:
         stop.set()
         listener.join(5)
+
+
+def test_deliveries_arriving_at_once_are_stored_together_and_each_gets_its_own_answer(new_uow, engine, shop):
+    _, channel_id = shop
+    with new_uow() as uow:
+        channel = uow.session.get(Channel, channel_id)
+    writer = inbox.InboxWriter(engine)
+    keys = [f"k{n % 30}" for n in range(40)]  # ten of them sent twice, at the same moment
+    answers: dict[int, bool] = {}
+    start = threading.Barrier(len(keys))
+
+    def send(n):
+        start.wait(10)
+        delivery = WebhookDelivery("orders/create", keys[n], b'{"order": "1"}', {})
+        answers[n] = writer.store(channel, delivery)
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(len(keys))]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert len(answers) == len(keys)  # every request answered
+        assert sum(answers.values()) == 30  # each key stored once; its twin answered "duplicate"
+        assert {keys[n] for n, stored in answers.items() if stored} == set(keys)
+        with new_uow() as uow:
+            assert uow.session.scalar(select(func.count()).select_from(InboxDelivery)) == 30
+    finally:
+        writer.close()
+
+
+def test_a_group_that_cannot_be_written_answers_each_with_the_error_and_the_next_goes_on(
+    new_uow, engine, shop, monkeypatch
+):
+    _, channel_id = shop
+    with new_uow() as uow:
+        channel = uow.session.get(Channel, channel_id)
+    writer = inbox.InboxWriter(engine)
+    run = writer._insert.run
+    calls = []
+
+    def fails_once(*args):
+        calls.append(1)
+        if len(calls) == 1:
+            raise ValueError("the database refused the group")
+        return run(*args)
+
+    monkeypatch.setattr(writer._insert, "run", fails_once)
+    try:
+        with pytest.raises(ValueError, match="refused the group"):
+            writer.store(channel, WebhookDelivery("orders/create", "a", b"{}", {}))
+        assert writer.store(channel, WebhookDelivery("orders/create", "b", b"{}", {}))  # the lead is free
+    finally:
+        writer.close()

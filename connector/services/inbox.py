@@ -58,34 +58,75 @@ class InboxWriter:
         self._insert = _DriverInsert(engine.dialect)
         self._idle: list[PoolProxiedConnection] = []
         self._lock = threading.Lock()
+        self._queue: list[_Waiting] = []
+        self._leading = False
         self._generation = 0  # bumped by close(): connections taken before it are not kept after
         event.listen(engine, "engine_disposed", lambda _engine: self.close())
 
     def store(self, channel: Channel, delivery: WebhookDelivery, *, status: str = "received") -> bool:
-        """Store a verified delivery; False when it was already stored (a duplicate or a retry)."""
-        parameters = self._insert.parameters(_values(channel, delivery, status))
+        """Store a verified delivery; False when it was already stored (a duplicate or a retry).
+
+        Deliveries arriving while another is being written wait and go together in one transaction
+        (group commit): one request leads, writes what is queued, answers each, and hands the lead on."""
+        mine = _Waiting(self._insert.parameters(_values(channel, delivery, status)))
+        with self._lock:
+            self._queue.append(mine)
+            if not self._leading:
+                self._leading = mine.leads = True
+        if not mine.leads:
+            mine.done.wait()
+            if not mine.leads:  # answered by a leader
+                return mine.answer()
+        while not mine.answered:
+            with self._lock:
+                group, self._queue = self._queue[:GROUP], self._queue[GROUP:]
+            self._write(group)
+        with self._lock:
+            if self._queue:
+                following = self._queue[0]
+                following.leads = True
+                following.done.set()
+            else:
+                self._leading = False
+        return mine.answer()
+
+    def _write(self, group: list[_Waiting]) -> None:
+        """Store a group in one transaction and answer each of it (stored, duplicate, or the error)."""
         dialect = self._engine.dialect
-        for last_try in (False, True):
-            connection, generation = self._take()
-            cursor = None
-            try:
-                cursor = connection.cursor()
-                with writing(connection.dbapi_connection):
-                    cursor.execute(self._insert.sql, parameters)
-                    stored = cursor.fetchone() is not None
-                cursor.close()
-            except dialect.loaded_dbapi.Error as error:
-                lost = dialect.is_disconnect(error, connection.dbapi_connection, cursor)
-                connection.close()
-                # A connection the server dropped while idle: once more on a new one. Safe, since the
-                # statement does nothing twice (the answer is then "duplicate" if the first one landed).
-                if last_try or not lost:
-                    raise
-                log.warning("inbox connection lost (%s); storing the delivery on a new one", error)
-                continue
-            self._hand_back(connection, generation)
-            return stored
-        raise AssertionError("unreachable")
+        try:
+            for last_try in (False, True):
+                connection, generation = self._take()
+                cursor = None
+                try:
+                    cursor = connection.cursor()
+                    with writing(connection.dbapi_connection):
+                        stored = self._insert.run(
+                            connection.dbapi_connection, cursor, [w.parameters for w in group]
+                        )
+                    cursor.close()
+                except BaseException as error:  # the connection may be mid-transaction: not kept
+                    lost = isinstance(error, dialect.loaded_dbapi.Error) and dialect.is_disconnect(
+                        error, connection.dbapi_connection, cursor
+                    )
+                    connection.close()
+                    # A connection the server dropped while idle: once more on a new one. Safe, since the
+                    # statement does nothing twice (the answer is then "duplicate" if the first one landed).
+                    if last_try or not lost:
+                        raise
+                    log.warning("inbox connection lost (%s); storing the delivery on a new one", error)
+                    continue
+                self._hand_back(connection, generation)
+                for waiting, was_stored in zip(group, stored, strict=True):
+                    waiting.stored = was_stored
+                break
+        except BaseException as error:  # every one of them is answered, the error included
+            for waiting in group:
+                if waiting.stored is None:
+                    waiting.error = error
+        finally:
+            for waiting in group:
+                waiting.answered = True
+                waiting.done.set()
 
     def close(self) -> None:
         """Close the idle connections; those in use are closed when handed back."""
@@ -113,10 +154,32 @@ class InboxWriter:
         connection.close()
 
 
+GROUP = 64  # deliveries written in one transaction at most
+
+
+@dataclass
+class _Waiting:
+    """A delivery waiting to be written, and its answer."""
+
+    parameters: Any
+    done: threading.Event = field(default_factory=threading.Event)
+    leads: bool = False
+    answered: bool = False
+    stored: bool | None = None
+    error: BaseException | None = None
+
+    def answer(self) -> bool:
+        if self.error is not None:
+            raise self.error
+        assert self.stored is not None
+        return self.stored
+
+
 class _DriverInsert:
     """The insert compiled once for a dialect, with the column types' conversions for its driver."""
 
     def __init__(self, dialect: Dialect):
+        self._dialect = dialect.name
         compiled = _insert_unless_stored(dialect.name).compile(dialect=dialect, column_keys=list(COLUMNS))
         # On PostgreSQL the same statement wakes the workers when a delivery was stored.
         self.sql = doorbell.ringing_sql(compiled.string) if dialect.name == "postgresql" else compiled.string
@@ -124,6 +187,32 @@ class _DriverInsert:
         types = {name: InboxDelivery.__table__.c[name].type.dialect_impl(dialect) for name in COLUMNS}
         converters = {name: type_.bind_processor(dialect) for name, type_ in types.items()}
         self._converters = [(name, convert) for name, convert in converters.items() if convert is not None]
+
+    def run(self, connection, cursor, rows: list) -> list[bool]:
+        """Insert rows in one transaction (one statement in autocommit for one row): whether each was
+        stored. A row whose key an earlier row of the same group took is a duplicate, as it would be later."""
+        if len(rows) == 1:
+            cursor.execute(self.sql, rows[0])
+            return [cursor.fetchone() is not None]
+        stored = []
+        if self._dialect == "postgresql":
+            with connection.transaction():
+                cursor.executemany(self.sql, rows, returning=True)  # pipelined: one round trip
+                while True:
+                    stored.append(cursor.fetchone() is not None)
+                    if not cursor.nextset():
+                        break
+            return stored
+        cursor.execute("BEGIN IMMEDIATE")
+        try:
+            for row in rows:
+                cursor.execute(self.sql, row)
+                stored.append(cursor.fetchone() is not None)
+            connection.commit()
+        except BaseException:
+            connection.rollback()
+            raise
+        return stored
 
     def parameters(self, values: dict[str, Any]) -> dict[str, Any] | list[Any]:
         for name, convert in self._converters:
