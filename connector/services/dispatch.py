@@ -29,7 +29,8 @@ from connector.services.substitute_lists import KIND as SUBSTITUTES
 
 log = logging.getLogger(__name__)
 
-# Renewed before every batch and phase of a round; a worker that dies holds its channel this long.
+# A round renews it once a quarter of it has passed; a worker that dies holds its channel this long
+# (on PostgreSQL only until another worker sees its presence lock gone: `_take_from_the_gone`).
 LEASE = timedelta(seconds=20)
 # A lease held this long may be taken from a worker process that is gone (PostgreSQL): a fresh one is not
 # looked at, so the busy dispatchers' leases cost the looks of idle threads nothing.
@@ -129,7 +130,7 @@ def _take_from_the_gone(uow: UnitOfWork, held: list[tuple[int, str]]) -> Channel
     moment the process's connection closes. Taken at once instead of after the rest of the lease: a
     store otherwise got no push for up to 20 s after a worker died, and sold what others had sold."""
     for channel_id, owner in held:
-        process, thread = owner.split("/", 1) if "/" in owner else (None, None)
+        process, _, thread = owner.partition("/")
         if not process or not thread:
             continue  # not a worker's `process/thread` lease: nothing tells whether its holder is alive
         if not uow.session.scalar(select(func.pg_try_advisory_xact_lock(PRESENCE, func.hashtext(process)))):

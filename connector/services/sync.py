@@ -141,7 +141,7 @@ def _is_stale(uow: UnitOfWork, channel: Channel, info: OrderInfo) -> bool:
             Order.channel_id == channel.id, Order.external_id == info.order_id
         )
     )
-    return bool(stored and info.updated_at and info.updated_at < stored)
+    return _older(info, stored)
 
 
 def order_line_key(channel: Channel, order_id: str, line_id: str) -> str:
@@ -197,7 +197,7 @@ def orders_seen(uow: UnitOfWork, deliveries: list[tuple], now: datetime, touched
                 known[(channel.id, info.order_id)] = order
                 placed.append((channel, info, order, notes[key], len(notes[key])))
                 notes[key].append("")  # filled in once its lines are committed
-            elif isinstance(event, OrderUpdated) and _older(info, order):
+            elif isinstance(event, OrderUpdated) and _older(info, order.platform_updated_at):
                 notes[key].append(f"order {info.order_id}: older than what we have, ignored")
             else:
                 notes[key].append(_seen_again(order, info))
@@ -220,9 +220,9 @@ def _new_order(channel: Channel, info: OrderInfo) -> Order:
     )
 
 
-def _older(info: OrderInfo, order: Order) -> bool:
-    """An order update older than the one recorded (`_is_stale` for an order at hand)."""
-    return bool(order.platform_updated_at and info.updated_at and info.updated_at < order.platform_updated_at)
+def _older(info: OrderInfo, recorded: datetime | None) -> bool:
+    """An order update older than the update time recorded for the order."""
+    return bool(recorded and info.updated_at and info.updated_at < recorded)
 
 
 def _seen_again(order: Order, info: OrderInfo) -> str:
@@ -238,6 +238,10 @@ def _commit_lines(uow: UnitOfWork, placed: list, now: datetime, touched: Touched
     in one query per merchant, then each line split and committed in turn, as `_order_seen` does."""
     session = uow.session
     listings: dict[tuple[int, object], Listing | None] = {}
+
+    def listing_of(channel: Channel, line: OrderLineInfo) -> Listing | None:
+        return listings.get((channel.id, line.ref)) if line.ref else None
+
     for channel_id in {channel.id for channel, *_ in placed}:
         refs = {line.ref for c, info, *_ in placed if c.id == channel_id for line in info.lines if line.ref}
         listings.update(
@@ -250,7 +254,7 @@ def _commit_lines(uow: UnitOfWork, placed: list, now: datetime, touched: Touched
             if channel.merchant_id != merchant_id:
                 continue
             for line in info.lines:
-                listing = listings.get((channel.id, line.ref)) if line.ref else None
+                listing = listing_of(channel, line)
                 if listing is not None:
                     ids.add(listing.item_id)
                 elif line.sku:
@@ -269,7 +273,7 @@ def _commit_lines(uow: UnitOfWork, placed: list, now: datetime, touched: Touched
         merchant, by_id, by_sku, previous = merchants[channel.merchant_id]
         committed, waiting = set(), 0
         for line in info.lines:
-            listing = listings.get((channel.id, line.ref)) if line.ref else None
+            listing = listing_of(channel, line)
             item = by_id.get(listing.item_id) if listing is not None else by_sku.get(line.sku or "")
             row = OrderLine(
                 order_id=order.id,
@@ -468,18 +472,6 @@ def _still_moving(uow: UnitOfWork, channel: Channel, listing: Listing, cutoff: d
         .limit(1)
     )
     return pushing is not None
-
-
-def _item_for(uow: UnitOfWork, channel: Channel, line: OrderLineInfo) -> tuple[Item | None, Listing | None]:
-    listing = _listing_for_ref(uow, channel, line.ref) if line.ref else None
-    if listing is not None:
-        return uow.session.get(Item, listing.item_id), listing
-    if line.sku:
-        item = uow.session.scalar(
-            select(Item).where(Item.merchant_id == channel.merchant_id, Item.sku == line.sku)
-        )
-        return item, None
-    return None, None
 
 
 def _listing_for_ref(uow: UnitOfWork, channel: Channel, ref) -> Listing | None:
