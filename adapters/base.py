@@ -61,6 +61,17 @@ class QuantityUpdate:
     quantity: int
     expected: int | None = None
 
+    def allowing_for(self, now: int) -> int:
+        """The quantity to write where the store shows `now`, not the `expected` we believed.
+
+        Less than expected: the store sold units we have not heard of yet (their orders are on their
+        way and will take them off the ledger), so they come off our number too; writing our number
+        over them would offer those units again until the orders arrive. More (a restock or an edit we
+        have not heard of): our number, which never offers more than the ledger has."""
+        if self.expected is None or now >= self.expected:
+            return self.quantity
+        return max(self.quantity - (self.expected - now), 0)
+
 
 @dataclass(frozen=True)
 class BackorderState:

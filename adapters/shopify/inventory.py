@@ -3,8 +3,9 @@ compare-and-set on every quantity, an idempotency key on every call, an outcome 
 
 A call is all or nothing: when Shopify refuses some quantities (userErrors pointing at
 `input.quantities.<n>`) and so applies none, the others are sent again in a further round. A stale
-quantity (CHANGE_FROM_QUANTITY_STALE) is re-read and sent once more from the fresh value; stale twice,
-it is reported failed with reason "stale".
+quantity (CHANGE_FROM_QUANTITY_STALE) is re-read and sent once more from the fresh value, less what the
+store sold that we have not heard of yet (`QuantityUpdate.allowing_for`); stale twice, it is reported
+failed with reason "stale".
 """
 
 from __future__ import annotations
@@ -41,13 +42,14 @@ def push_chunk(
 ) -> list[Outcome]:
     """Set the quantities of one chunk (≤ 250, distinct inventory items, all with an inventory item id)."""
     expected = [u.expected for u in updates]
+    targets = [u.quantity for u in updates]
     outcomes: dict[int, Outcome] = {}
     stale_once: set[int] = set()
     pending = list(range(len(updates)))
     for round_number in range(MAX_ROUNDS):
         if not pending:
             break
-        quantities = [_quantity_input(updates[i], expected[i], location_id) for i in pending]
+        quantities = [_quantity_input(updates[i].ref, targets[i], expected[i], location_id) for i in pending]
         round_key = key if round_number == 0 else f"{key}:r{round_number}:{_digest(quantities)}"
         variables = {
             "input": {
@@ -79,13 +81,13 @@ def push_chunk(
                     else f"was {expected[i]}, not {updates[i].expected}"
                 )
                 outcomes[i] = Outcome(
-                    updates[i].ref, "ok", reason=note, quantity=updates[i].quantity, replaced=expected[i]
+                    updates[i].ref, "ok", reason=note, quantity=targets[i], replaced=expected[i]
                 )
             elif general:
                 outcomes[i] = Outcome(updates[i].ref, "failed", reason=_describe(general[0]))
             else:
                 resend.append(i)  # fine itself; held back because the call as a whole was refused
-        resend += _refresh_stale(updates, stale, expected, outcomes, reread)
+        resend += _refresh_stale(updates, stale, expected, targets, outcomes, reread)
         stale_once.update(stale)
         pending = sorted(resend)
     for i in pending:
@@ -97,6 +99,7 @@ def _refresh_stale(
     updates: Sequence[QuantityUpdate],
     stale: list[int],
     expected: list[int | None],
+    targets: list[int],
     outcomes: dict[int, Outcome],
     reread: Reread,
 ) -> list[int]:
@@ -109,22 +112,22 @@ def _refresh_stale(
         update, now = updates[i], fresh.get(updates[i].ref)
         if now is None:
             outcomes[i] = Outcome(update.ref, "not_found", reason="no longer stocked at the location")
-        elif now == update.quantity:
+        elif now == update.allowing_for(now):
             outcomes[i] = Outcome(
                 update.ref, "ok", reason="already at this quantity", quantity=now, replaced=now
             )
         else:
-            expected[i] = now
+            expected[i], targets[i] = now, update.allowing_for(now)
             again.append(i)
     return again
 
 
-def _quantity_input(update: QuantityUpdate, expected: int | None, location_id: str) -> dict[str, Any]:
+def _quantity_input(ref: ListingRef, quantity: int, expected: int | None, location_id: str) -> dict[str, Any]:
     # changeFromQuantity must be present on every quantity from 2026-04; null skips the check.
     return {
-        "inventoryItemId": update.ref.inventory_item_id,
+        "inventoryItemId": ref.inventory_item_id,
         "locationId": location_id,
-        "quantity": update.quantity,
+        "quantity": quantity,
         "changeFromQuantity": expected,
     }
 

@@ -26,7 +26,7 @@ from adapters.base import (
     SubstituteList,
     WebhookDelivery,
 )
-from adapters.errors import ChannelError
+from adapters.errors import ChannelAuthFailed, ChannelError, ChannelThrottled
 
 from . import coupons, orders, registration, webhooks
 from .batch import MAX_BATCH, BatchItem, BatchWriter, OnTimeout
@@ -110,11 +110,31 @@ class WooCommerceChannel:
 
     def set_quantities(self, updates: Sequence[QuantityUpdate], *, idempotency_key: str) -> list[Outcome]:
         """Absolute stock through the batch endpoints. WooCommerce keeps no idempotency keys; after a
-        timeout the stock is re-read and only the items not yet at their target are sent again, once."""
+        timeout the stock is re-read and only the items not yet at their target are sent again, once.
+
+        WooCommerce has no compare-and-set either: the stock is read first, and units the store sold
+        since what we believed (`expected`) are taken off what we write (`QuantityUpdate.allowing_for`),
+        so a push does not offer them again while their orders are on the way to us. When that read
+        fails for a reason other than auth or throttling, the quantities are written as they are."""
+        now = self._stock_now([u for u in updates if u.expected is not None])
+        targets = [u.quantity if now.get(u.ref) is None else u.allowing_for(now[u.ref]) for u in updates]
         return self._write(
-            [(u.ref, {"manage_stock": True, "stock_quantity": u.quantity}) for u in updates],
+            [
+                (u.ref, {"manage_stock": True, "stock_quantity": q})
+                for u, q in zip(updates, targets, strict=True)
+            ],
             on_timeout=self._settle_quantities,
         )
+
+    def _stock_now(self, updates: Sequence[QuantityUpdate]) -> Mapping[ListingRef, int | None]:
+        if not updates:
+            return {}
+        try:
+            return self._catalog.quantities([u.ref for u in updates])
+        except (ChannelAuthFailed, ChannelThrottled):
+            raise  # the write would fail the same way
+        except ChannelError:
+            return {}
 
     def set_backorder_states(self, states: Sequence[BackorderState]) -> list[Outcome]:
         """`backorders` notify (allow) or the merchant's own value (deny), with the wait text and date as

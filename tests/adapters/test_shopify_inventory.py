@@ -197,11 +197,38 @@ def test_a_stale_item_already_at_the_wanted_quantity_is_done(shopify, time):
     shopify.post(ENDPOINT, json=quantities_answer(**{"gid://shopify/InventoryItem/1": 4}))
 
     [outcome] = make_channel(time).set_quantities(
-        [QuantityUpdate(ref(1), 4, expected=6)], idempotency_key="push-7"
+        [QuantityUpdate(ref(1), 4, expected=3)], idempotency_key="push-7"
     )
 
     assert (outcome.status, outcome.quantity) == ("ok", 4)
     assert len(shopify.calls) == 2
+
+
+@pytest.mark.parametrize(
+    ("now", "sent_quantity"),
+    [
+        (5, 3),  # it sold 1 we have not heard of: 1 less than the 4 we want shown
+        (1, 0),  # it sold 5: more than we want shown, so none
+    ],
+)
+def test_units_the_store_sold_that_we_have_not_heard_of_are_not_offered_again(
+    shopify, time, now, sent_quantity
+):
+    # We believe 6 are shown and want 4 (another store sold 2); this store sold some meanwhile.
+    stale = user_error(
+        ["input", "quantities", "0", "changeFromQuantity"], "stale", "CHANGE_FROM_QUANTITY_STALE"
+    )
+    shopify.post(ENDPOINT, json=refused(stale))
+    shopify.post(ENDPOINT, json=quantities_answer(**{"gid://shopify/InventoryItem/1": now}))
+    shopify.post(ENDPOINT, json=answer({"inventorySetQuantities": APPLIED}))
+
+    [outcome] = make_channel(time).set_quantities(
+        [QuantityUpdate(ref(1), 4, expected=6)], idempotency_key="push-9"
+    )
+
+    [again] = sent(shopify.calls[2])["variables"]["input"]["quantities"]
+    assert (again["quantity"], again["changeFromQuantity"]) == (sent_quantity, now)
+    assert (outcome.status, outcome.quantity, outcome.replaced) == ("ok", sent_quantity, now)
 
 
 def test_items_without_an_inventory_item_or_named_twice_are_not_sent(shopify, time):

@@ -239,6 +239,7 @@ def test_read_quantities_asks_for_just_those_ids_and_fields(store, mocked):
 
 
 def test_set_quantities_batches_products_and_variations_and_checks_every_element(store, mocked):
+    mocked.get(f"{API}/products", json=[{"id": 794, "manage_stock": True, "stock_quantity": 5}])
     mocked.post(f"{API}/products/batch", json=batch_answer({"id": 794, "manage_stock": True, "stock_quantity": 3}, invalid_id(795)))  # fmt: skip
     mocked.post(f"{API}/products/22/variations/batch", json=batch_answer({"id": 731, "manage_stock": True, "stock_quantity": 0}, {"id": 732, "error": {"code": "woocommerce_rest_invalid_stock", "message": "Nope.", "data": {"status": 400}}}))  # fmt: skip
     updates = [
@@ -257,13 +258,56 @@ def test_set_quantities_batches_products_and_variations_and_checks_every_element
         ("732", "failed", None),
     ]
     assert "woocommerce_rest_invalid_stock: Nope." in outcomes[3].reason
-    assert sent_json(mocked.calls[0]) == {
+    assert query(mocked.calls[0])["include"] == [
+        "794"
+    ]  # what it shows now: only where we know what to expect
+    assert sent_json(mocked.calls[1]) == {
         "update": [
             {"id": 794, "manage_stock": True, "stock_quantity": 3},
             {"id": 795, "manage_stock": True, "stock_quantity": 1},
         ]
     }
-    assert sent_json(mocked.calls[1])["update"][0] == {"id": 731, "manage_stock": True, "stock_quantity": 0}
+    assert sent_json(mocked.calls[2])["update"][0] == {"id": 731, "manage_stock": True, "stock_quantity": 0}
+
+
+def test_units_the_store_sold_that_we_have_not_heard_of_are_not_offered_again(store, mocked):
+    # We believe 6 are shown and want 4 (another store sold 2); this store sold 1 meanwhile (shows 5);
+    # and one that shows more than we believed (a restock we have not heard of) gets our number.
+    mocked.get(f"{API}/products", json=[{"id": 1, "manage_stock": True, "stock_quantity": 5}, {"id": 2, "manage_stock": True, "stock_quantity": 9}])  # fmt: skip
+    mocked.post(f"{API}/products/batch", json=batch_answer({"id": 1, "manage_stock": True, "stock_quantity": 3}, {"id": 2, "manage_stock": True, "stock_quantity": 7}))  # fmt: skip
+    updates = [
+        QuantityUpdate(ListingRef("1", "1"), 4, expected=6),
+        QuantityUpdate(ListingRef("2", "2"), 7, expected=8),
+    ]
+
+    outcomes = store.set_quantities(updates, idempotency_key="k")
+
+    assert sent_json(mocked.calls[1])["update"] == [
+        {"id": 1, "manage_stock": True, "stock_quantity": 3},
+        {"id": 2, "manage_stock": True, "stock_quantity": 7},
+    ]
+    assert [(o.status, o.quantity, o.replaced) for o in outcomes] == [("ok", 3, None), ("ok", 7, None)]
+
+
+def test_when_the_stock_cannot_be_read_first_the_quantities_are_written_as_they_are(sleeps, mocked):
+    store = WooCommerceChannel(STORE, KEY, SECRET, sleep=sleeps, max_retries=1)
+    mocked.get(f"{API}/products", status=503)
+    mocked.post(f"{API}/products/batch", json=batch_answer({"id": 1, "manage_stock": True, "stock_quantity": 4}))  # fmt: skip
+
+    [outcome] = store.set_quantities(
+        [QuantityUpdate(ListingRef("1", "1"), 4, expected=6)], idempotency_key="k"
+    )
+
+    assert [c.request.method for c in mocked.calls] == ["GET", "GET", "POST"]
+    assert sent_json(mocked.calls[2])["update"] == [{"id": 1, "manage_stock": True, "stock_quantity": 4}]
+    assert (outcome.status, outcome.quantity) == ("ok", 4)
+
+
+def test_a_store_refusing_our_keys_on_the_first_read_is_not_written_to(store, mocked):
+    mocked.get(f"{API}/products", status=401, json={"code": "woocommerce_rest_authentication_error", "message": "Consumer key is invalid.", "data": {"status": 401}})  # fmt: skip
+    with pytest.raises(ChannelAuthFailed):
+        store.set_quantities([QuantityUpdate(ListingRef("1", "1"), 4, expected=6)], idempotency_key="k")
+    assert [c.request.method for c in mocked.calls] == ["GET"]
 
 
 def test_a_variation_that_is_gone_is_not_found(store, mocked):
