@@ -21,6 +21,7 @@ from connector.models import Channel, utcnow
 from connector.services import dispatch, doorbell, inbox
 from connector.settings import Settings
 from connector.storefronts import StorefrontCache
+from connector.substitutes.index import SubstituteIndex
 
 log = logging.getLogger("connector.worker")
 IDLE_WAIT = 0.5
@@ -60,6 +61,7 @@ class Worker:
         ]
         # Other processes' work wakes idle threads; the connection also tells them this process is alive.
         doorbell.listen(self.engine, self.wakeup, stop, present_as=self.name)
+        SubstituteIndex.load_text_model()
         for thread in workers:
             thread.start()
         log.info("worker %s running %d dispatcher threads", self.name, self.threads)

@@ -66,6 +66,12 @@ class SubstituteIndex:
         self._vocabulary: dict[str, int] = {}
         self._idf = np.empty(0, np.float32)
 
+    @staticmethod
+    def load_text_model() -> None:
+        """Import what `build` needs now: the worker does so at start, where the second it takes (holding
+        Python's import lock and its CPU) would otherwise stall its first round of ranking mid-run."""
+        import sklearn.feature_extraction.text  # noqa: F401
+
     @classmethod
     def build(cls, products: Sequence[Product]) -> SubstituteIndex:
         """Fit the text model on these products and index their facts."""

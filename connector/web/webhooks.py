@@ -125,7 +125,7 @@ class ChannelDirectory:
             kept = self._rows.get(key)
         if kept is not None and kept[0] > now and not fresh:
             return kept[1]
-        with self._services.uow() as uow:
+        with self._services.uow().reading() as uow:  # on SQLite: no wait for the writers' turn
             channel = load(uow)
         if channel is not None:  # unknown stores are not remembered: made-up names cannot fill memory
             with self._lock:
