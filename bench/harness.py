@@ -28,7 +28,7 @@ from connector.crypto import Vault
 from connector.db import UnitOfWork, make_engine, session_factory
 from connector.domain.catalog import ItemDraft
 from connector.models import Base, InboxDelivery, Item, Order, OrderLine, OutboxRow
-from connector.services import channels, merchants
+from connector.services import channels, merchants, spool
 from connector.services.channel_import import import_catalog
 from connector.settings import Settings
 from connector.storefronts import StorefrontCache, subscribe
@@ -261,10 +261,11 @@ class World:
         return {sku: (on_hand, committed) for sku, on_hand, committed in rows}
 
     def backlog(self) -> tuple[int, int]:
+        spooled = spool.beside(self.engine)  # SQLite: stored while the worker had the turn, not moved yet
         with self.new_uow().reading() as uow:  # the bench's looks never hold up the writers
             inbox = uow.session.scalar(
                 select(func.count()).select_from(InboxDelivery).where(InboxDelivery.status == "received")
-            )
+            ) + (spooled.waiting() if spooled is not None else 0)
             outbox = uow.session.scalar(
                 select(func.count())
                 .select_from(OutboxRow)

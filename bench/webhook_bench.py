@@ -354,7 +354,9 @@ class Store:
         from sqlalchemy import select
 
         from connector.models import InboxDelivery
+        from connector.services import spool
 
+        spool.move(self._uow)  # SQLite: what the intake spooled while the turn was taken, as a worker would
         with self._uow() as uow:
             query = select(InboxDelivery.dedupe_key).where(InboxDelivery.channel_id == channel_id)
             return list(uow.session.scalars(query))

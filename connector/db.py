@@ -87,6 +87,17 @@ class TakingTurns(sqlite3.Connection):
             fcntl.flock(self._turns, fcntl.LOCK_EX)
             self._holding = True
 
+    def try_turn(self) -> bool:
+        """Take the turn if no one has it now; False (not waiting) when another writer has it."""
+        if self._turns is None or self._holding:
+            return True
+        try:
+            fcntl.flock(self._turns, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        self._holding = True
+        return True
+
     def end_turn(self) -> None:
         if self._reading:
             self._reading = False
@@ -171,6 +182,10 @@ class UnitOfWork:
 
     def rollback(self) -> None:
         self.session.rollback()
+
+    @property
+    def engine(self) -> Engine:
+        return self._sessions.kw["bind"]
 
     @property
     def locks_rows(self) -> bool:

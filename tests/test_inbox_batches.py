@@ -22,7 +22,7 @@ from adapters.base import (
 from adapters.errors import WebhookRejected
 from connector.crypto import Vault
 from connector.models import Channel, InboxDelivery, Item, Order, OrderLine, OutboxRow
-from connector.services import channels, doorbell, inbox, ledger
+from connector.services import channels, doorbell, inbox, ledger, reconcile, spool
 from connector.services.channel_import import import_catalog
 from tests.factories import merchant_with_items
 from tests.fakes import FakeStorefront, entry
@@ -397,3 +397,91 @@ def test_a_group_that_cannot_be_written_answers_each_with_the_error_and_the_next
         assert writer.store(channel, WebhookDelivery("orders/create", "b", b"{}", {}))  # the lead is free
     finally:
         writer.close()
+
+
+# SQLite: deliveries that find another writer's turn taken are spooled beside the database
+
+
+@pytest.fixture
+def turn_taken(engine):
+    """Another writer (the worker, say) has SQLite's turn until the test gives it up."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's writers do not queue on one lock: nothing is spooled")
+    holder = engine.raw_connection()
+    holder.dbapi_connection.take_turn()
+    yield holder.dbapi_connection.end_turn
+    holder.dbapi_connection.end_turn()
+    holder.close()
+
+
+def test_deliveries_that_find_the_turn_taken_are_spooled_answered_once_and_moved_before_processing(
+    new_uow, engine, shop, turn_taken
+):
+    merchant, channel_id = shop
+    with new_uow().reading() as uow:  # a look: the turn is taken
+        channel = uow.session.get(Channel, channel_id)
+    writer = inbox.InboxWriter(engine)
+    order = WebhookDelivery(
+        "orders/create", "o1", json.dumps({"order": "1", "sku": "A", "qty": 2}).encode(), {}
+    )
+    try:
+        assert writer.store(channel, order)  # answered at once, although the turn is taken
+        assert not writer.store(channel, order)  # a duplicate while it is spooled
+        with new_uow().reading() as uow:  # a look, which waits for no turn
+            assert uow.session.scalar(select(func.count()).select_from(InboxDelivery)) == 0
+        assert spool.beside(engine).waiting() == 1
+        turn_taken()
+        assert process(new_uow).processed == 1  # moved into the inbox, then processed
+        assert deliveries(new_uow) == [("processed", None)] and spool.beside(engine).waiting() == 0
+        assert committed(new_uow, merchant, "A") == 2
+        holder = engine.raw_connection()
+        holder.dbapi_connection.take_turn()
+        try:
+            assert not writer.store(channel, order)  # in the inbox already: not spooled again
+            assert spool.beside(engine).waiting() == 0
+        finally:
+            holder.dbapi_connection.end_turn()
+            holder.close()
+    finally:
+        writer.close()
+
+
+def test_a_move_cut_short_before_the_spool_forgets_stores_each_delivery_once(
+    new_uow, engine, shop, turn_taken, monkeypatch
+):
+    _, channel_id = shop
+    with new_uow().reading() as uow:  # a look: the turn is taken
+        channel = uow.session.get(Channel, channel_id)
+    writer = inbox.InboxWriter(engine)
+    try:
+        for key in ("a", "b"):
+            assert writer.store(channel, WebhookDelivery("orders/create", key, b"{}", {}))
+    finally:
+        writer.close()
+    turn_taken()
+    kept = spool.beside(engine)
+    forget = kept.forget
+
+    def crashes(up_to):
+        raise OSError("the process died here")
+
+    monkeypatch.setattr(kept, "forget", crashes)
+    with pytest.raises(OSError):
+        spool.move(new_uow)
+    monkeypatch.setattr(kept, "forget", forget)
+    assert spool.move(new_uow) == 2  # the same two again
+    assert len(deliveries(new_uow)) == 2 and kept.waiting() == 0
+
+
+def test_a_channel_with_spooled_deliveries_is_not_reconciled_yet(new_uow, engine, shop, turn_taken):
+    _, channel_id = shop
+    with new_uow().reading() as uow:  # a look: the turn is taken
+        channel = uow.session.get(Channel, channel_id)
+    writer = inbox.InboxWriter(engine)
+    try:
+        assert writer.store(channel, WebhookDelivery("orders/create", "o9", b"{}", {}))
+    finally:
+        writer.close()
+    turn_taken()
+    report = reconcile.reconcile_channel(new_uow, channel_id, FakeStorefront([]))
+    assert "still waiting" in report.skipped

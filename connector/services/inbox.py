@@ -20,7 +20,7 @@ from adapters.errors import WebhookRejected
 from connector.db import UnitOfWork, writing
 from connector.errors import ConnectorError
 from connector.models import Channel, InboxDelivery, utcnow
-from connector.services import doorbell
+from connector.services import doorbell, spool
 from connector.services.sync import (
     ORDER_DELIVERY,
     Deferred,
@@ -56,6 +56,7 @@ class InboxWriter:
     def __init__(self, engine: Engine):
         self._engine = engine
         self._insert = _DriverInsert(engine.dialect)
+        self._spool = spool.beside(engine)
         self._idle: list[PoolProxiedConnection] = []
         self._lock = threading.Lock()
         self._queue: list[_Waiting] = []
@@ -99,10 +100,7 @@ class InboxWriter:
                 cursor = None
                 try:
                     cursor = connection.cursor()
-                    with writing(connection.dbapi_connection):
-                        stored = self._insert.run(
-                            connection.dbapi_connection, cursor, [w.parameters for w in group]
-                        )
+                    stored = self._store(connection.dbapi_connection, cursor, [w.parameters for w in group])
                     cursor.close()
                 except BaseException as error:  # the connection may be mid-transaction: not kept
                     lost = isinstance(error, dialect.loaded_dbapi.Error) and dialect.is_disconnect(
@@ -127,6 +125,19 @@ class InboxWriter:
             for waiting in group:
                 waiting.answered = True
                 waiting.done.set()
+
+    def _store(self, dbapi_connection, cursor, rows: list) -> list[bool]:
+        """Into the inbox; on SQLite into the spool when another writer has the turn (see spool.py)."""
+        if self._spool is not None and not dbapi_connection.try_turn():
+            columns = self._insert.columns
+            keys = [row[columns.index("dedupe_key")] for row in rows]
+            marks = ", ".join("?" * len(keys))  # names are ours; the keys are parameters
+            table = InboxDelivery.__table__.name
+            cursor.execute(f"SELECT platform, dedupe_key FROM {table} WHERE dedupe_key IN ({marks})", keys)  # noqa: S608
+            known = {(platform, key) for platform, key in cursor.fetchall()}  # a read: no turn needed
+            return self._spool.write(columns, rows, known)
+        with writing(dbapi_connection):
+            return self._insert.run(dbapi_connection, cursor, rows)
 
     def close(self) -> None:
         """Close the idle connections; those in use are closed when handed back."""
@@ -184,6 +195,7 @@ class _DriverInsert:
         # On PostgreSQL the same statement wakes the workers when a delivery was stored.
         self.sql = doorbell.ringing_sql(compiled.string) if dialect.name == "postgresql" else compiled.string
         self._order = list(compiled.positiontup or ()) if compiled.positional else None
+        self.columns = self._order or list(COLUMNS)  # the parameters' order
         types = {name: InboxDelivery.__table__.c[name].type.dialect_impl(dialect) for name in COLUMNS}
         converters = {name: type_.bind_processor(dialect) for name, type_ in types.items()}
         self._converters = [(name, convert) for name, convert in converters.items() if convert is not None]
@@ -288,6 +300,7 @@ def process_due(
     deliveries are processed one by one."""
     report = InboxReport()
     while report.processed + report.failed + report.deferred < limit:
+        spool.move(new_uow)  # deliveries stored while another writer had the turn (SQLite)
         if not _any_due(new_uow(), now()):
             break
         size = min(batch, limit - (report.processed + report.failed + report.deferred))

@@ -18,7 +18,7 @@ from adapters.base import Channel as ChannelPort
 from adapters.base import ListingRef
 from connector.db import UnitOfWork
 from connector.models import Channel, InboxDelivery, Item, Listing, Merchant, utcnow
-from connector.services import ledger
+from connector.services import ledger, spool
 from connector.services.backorders import after_stock_change
 from connector.services.ledger import level_of
 
@@ -46,6 +46,7 @@ def reconcile_channel(
 ) -> ReconcileReport:
     """Check every linked listing of one channel; repairs go through the ledger and the outbox."""
     report = ReconcileReport(channel_id)
+    spool.move(new_uow)  # deliveries spooled on SQLite count as waiting too
     with new_uow() as uow:
         channel = uow.session.get(Channel, channel_id)
         if uow.session.scalar(
