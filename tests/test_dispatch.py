@@ -169,6 +169,26 @@ def test_rows_left_in_flight_by_a_crashed_worker_are_sent_again(new_uow, world):
     assert store.quantities["1"] == 11 and len(rows(new_uow, "done")) == 1
 
 
+def test_a_push_whose_earlier_attempt_may_have_landed_is_set_outright(new_uow, world):
+    # What the store shows may then be our own unrecorded write, not sales we have not heard of: no
+    # compare-and-set from our belief, and no allowance for such sales (QuantityUpdate.allowing_for).
+    merchant, channel, store = world
+    clock = Clock()
+    change(new_uow, merchant, "S1", "receive", 1, "a")
+    change(new_uow, merchant, "S2", "receive", 1, "b")
+    store.fail_refs = {"2"}
+    run(new_uow, channel, store, clock)
+    assert [(u.ref.variant_id, u.expected) for u in store.calls[-1]] == [("1", 10), ("2", 10)]  # fresh
+    store.fail_refs = set()
+    change(new_uow, merchant, "S1", "receive", 1, "c")
+    assert dispatch.lease_channel(new_uow(), "w1", clock()) == channel
+    dispatch._plan(new_uow(), channel, clock())  # S1 planned and in flight, then the worker died
+    clock.now += timedelta(seconds=61)
+    run(new_uow, channel, store, clock)
+    assert sorted((u.ref.variant_id, u.expected) for u in store.calls[-1]) == [("1", None), ("2", None)]
+    assert store.quantities["1"] == 12 and store.quantities["2"] == 11
+
+
 def states_queued(new_uow, merchant, sku):
     with new_uow() as uow:
         item_id = uow.session.scalar(select(Item.id).where(Item.sku == sku, Item.merchant_id == merchant))

@@ -265,13 +265,14 @@ class _Push:
 def _plan(uow: UnitOfWork, channel_id: int, now: datetime) -> list[_Push]:
     with uow:
         # Rows left in flight by a worker whose lease expired are ours to resend.
-        uow.session.execute(
+        resent = uow.session.execute(
             update(OutboxRow)
             .where(OutboxRow.channel_id == channel_id, OutboxRow.status == "in_flight")
             .values(status="pending")
-        )
+            .returning(OutboxRow.item_id, OutboxRow.kind)
+        ).all()
         rows = uow.session.execute(
-            select(OutboxRow.id, OutboxRow.item_id)
+            select(OutboxRow.id, OutboxRow.item_id, OutboxRow.attempts)
             .where(
                 OutboxRow.channel_id == channel_id,
                 OutboxRow.status == "pending",
@@ -282,8 +283,14 @@ def _plan(uow: UnitOfWork, channel_id: int, now: datetime) -> list[_Push]:
             .limit(MAX_ROWS_PER_ROUND)
         ).all()
         latest: dict[int, int] = {}
-        for row_id, item_id in rows:
+        for row_id, item_id, _attempts in rows:
             latest[item_id] = row_id
+        # An earlier attempt of these may have landed without our hearing of it (a worker killed before
+        # it recorded the answer, a call that failed after the store applied it): what the store shows
+        # then may be our own write, not sales we have not heard of. They are set outright, as what we
+        # believe it shows from then on, with no allowance for unheard-of sales (QuantityUpdate.expected).
+        uncertain = {item_id for item_id, kind in resent if kind == "quantity"}
+        uncertain |= {item_id for _row_id, item_id, attempts in rows if attempts}
         if not latest:
             uow.commit()
             return []
@@ -299,14 +306,14 @@ def _plan(uow: UnitOfWork, channel_id: int, now: datetime) -> list[_Push]:
                 item.id,
                 listing.ref,
                 level_of(item, merchant).sellable,
-                listing.last_pushed_quantity,
+                None if item.id in uncertain else listing.last_pushed_quantity,
                 latest[item.id],
             )
             for listing, item in found
         ]
         uow.session.execute(
             update(OutboxRow)
-            .where(OutboxRow.id.in_([row_id for row_id, _ in rows]))
+            .where(OutboxRow.id.in_([row_id for row_id, _item_id, _attempts in rows]))
             .values(status="in_flight")
         )
         uow.commit()
