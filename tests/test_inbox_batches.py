@@ -485,3 +485,28 @@ def test_a_channel_with_spooled_deliveries_is_not_reconciled_yet(new_uow, engine
     turn_taken()
     report = reconcile.reconcile_channel(new_uow, channel_id, FakeStorefront([]))
     assert "still waiting" in report.skipped
+
+
+def test_a_spooled_delivery_that_cannot_be_moved_holds_up_nothing(new_uow, engine, shop, turn_taken):
+    merchant, channel_id = shop
+    with new_uow().reading() as uow:
+        channel = uow.session.get(Channel, channel_id)
+    gone = Channel(id=987654, merchant_id=merchant, kind="shopify", status="active")  # removed meanwhile
+    broken = Channel(id=channel_id, merchant_id=876543, kind="shopify", status="active")  # cannot be stored
+    writer = inbox.InboxWriter(engine)
+    order = json.dumps({"order": "1", "sku": "A", "qty": 1}).encode()
+    try:
+        assert writer.store(gone, WebhookDelivery("orders/create", "g", b"{}", {}))
+        assert writer.store(broken, WebhookDelivery("orders/create", "b", b"{}", {}))
+        assert writer.store(channel, WebhookDelivery("orders/create", "o", order, {}))
+    finally:
+        writer.close()
+    turn_taken()
+    assert process(new_uow).processed == 1  # the good one, moved and processed
+    assert committed(new_uow, merchant, "A") == 1
+    kept = spool.beside(engine)
+    assert kept.waiting() == 0
+    with kept._lock:
+        aside = kept._connection.execute("SELECT dedupe_key, reason FROM set_aside").fetchall()
+    assert [key for key, _reason in aside] == [f"{channel_id}:orders/create:b"]  # kept, with the reason
+    assert "FOREIGN KEY" in aside[0][1]

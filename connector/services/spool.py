@@ -11,15 +11,19 @@ on one lock.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import DBAPIError
 
 from connector.db import UnitOfWork
-from connector.models import InboxDelivery
+from connector.models import Channel, InboxDelivery
+
+log = logging.getLogger(__name__)
 
 SPOOL_TIMEOUT_S = 30.0
 MOVE = 500  # deliveries moved in one transaction at most
@@ -58,14 +62,40 @@ def move(new_uow: Callable[[], UnitOfWork]) -> int:
             f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608 (our column names)
             " ON CONFLICT (platform, dedupe_key) DO NOTHING"
         )
-        with new_uow() as uow:
-            uow.session.connection().exec_driver_sql(sql, [tuple(values) for _id, values in rows])
-            uow.commit()
+        try:
+            with new_uow() as uow:
+                uow.session.connection().exec_driver_sql(sql, [tuple(values) for _id, values in rows])
+                uow.commit()
+        except DBAPIError as error:
+            log.warning("spooled deliveries could not be moved together (%s); moving them one by one", error)
+            _one_by_one(new_uow, kept, sql, columns, rows)
         kept.forget(rows[-1][0])
         moved += len(rows)
         if len(rows) < MOVE:
             break
     return moved
+
+
+def _one_by_one(
+    new_uow, kept: Spool, sql: str, columns: list[str], rows: list[tuple[int, list[Any]]]
+) -> None:
+    """Each row in a savepoint: one that cannot be stored (its channel was removed meanwhile, say) is
+    dropped when its channel is gone (a removed shop's data is not kept) and set aside otherwise (kept
+    in the spool's `set_aside` table with the reason, and logged), and never holds up the others."""
+    channel = columns.index("channel_id")
+    with new_uow() as uow:
+        connection = uow.session.connection()
+        for spool_id, values in rows:
+            try:
+                with connection.begin_nested():
+                    connection.exec_driver_sql(sql, tuple(values))
+            except DBAPIError as error:
+                if connection.scalar(select(Channel.id).where(Channel.id == values[channel])) is None:
+                    log.info("spooled delivery %s dropped: channel %s is gone", spool_id, values[channel])
+                else:
+                    log.warning("spooled delivery %s set aside in %s: %s", spool_id, kept.path, error)
+                    kept.set_aside(spool_id, str(error))
+        uow.commit()
 
 
 class Spool:
@@ -121,6 +151,17 @@ class Spool:
             ).fetchall()
         return columns, [(row[0], list(row[1:])) for row in found]
 
+    def set_aside(self, spool_id: int, reason: str) -> None:
+        """Keep a row that cannot be moved, with the reason, out of the way of the others."""
+        with self._lock:
+            connection = self._open()
+            connection.execute(
+                "CREATE TABLE IF NOT EXISTS set_aside AS SELECT *, '' AS reason FROM spooled WHERE 0"
+            )
+            connection.execute(
+                "INSERT INTO set_aside SELECT *, ? FROM spooled WHERE id = ?", (reason, spool_id)
+            )
+
     def forget(self, up_to: int) -> None:
         """Drop rows up to this id: they are in the inbox (committed) now."""
         with self._lock:
@@ -135,6 +176,7 @@ class Spool:
                 self.path, timeout=SPOOL_TIMEOUT_S, isolation_level=None, check_same_thread=False
             )
             connection.execute("PRAGMA journal_mode = WAL")
+            connection.execute("PRAGMA secure_delete = ON")  # moved bodies do not linger in free pages
             self._connection = connection
         if not self._ready:
             exists = self._connection.execute(
