@@ -72,8 +72,9 @@ class TakingTurns(sqlite3.Connection):
     def __init__(self, database, *args, **kwargs):
         super().__init__(database, *args, **kwargs)
         name = os.fsdecode(database)
-        memory = name in ("", ":memory:") or name.startswith("file::memory:") or "mode=memory" in name
-        self._turns = None if memory else os.open(f"{name}-writers.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        self._turns = (
+            None if _in_memory(name) else os.open(f"{name}-writers.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        )
         self._holding = False
         self._reading = False
 
@@ -135,6 +136,21 @@ class TakingTurns(sqlite3.Connection):
             if self._turns is not None:
                 os.close(self._turns)
                 self._turns = None
+
+
+def file_beside(engine: Engine, suffix: str) -> str | None:
+    """`<database>-<suffix>` beside a SQLite database file (its lock, spool, doorbell); None on a database
+    server or in memory."""
+    if engine.dialect.name != "sqlite":
+        return None
+    database = engine.url.database or ""
+    if _in_memory(database):
+        return None
+    return f"{database}-{suffix}"
+
+
+def _in_memory(name: str) -> bool:
+    return name in ("", ":memory:") or name.startswith("file::memory:") or "mode=memory" in name
 
 
 def writing(dbapi_connection):

@@ -57,6 +57,7 @@ class InboxWriter:
         self._engine = engine
         self._insert = _DriverInsert(engine.dialect)
         self._spool = spool.beside(engine)
+        self._bell = doorbell.pipe_beside(engine)  # SQLite; on PostgreSQL the insert itself rings
         self._idle: list[PoolProxiedConnection] = []
         self._lock = threading.Lock()
         self._queue: list[_Waiting] = []
@@ -127,6 +128,12 @@ class InboxWriter:
                 waiting.done.set()
 
     def _store(self, dbapi_connection, cursor, rows: list) -> list[bool]:
+        stored = self._into_inbox_or_spool(dbapi_connection, cursor, rows)
+        if self._bell is not None and any(stored):
+            doorbell.ring_pipe(self._bell)
+        return stored
+
+    def _into_inbox_or_spool(self, dbapi_connection, cursor, rows: list) -> list[bool]:
         """Into the inbox; on SQLite into the spool when another writer has the turn (see spool.py)."""
         if self._spool is not None and not dbapi_connection.try_turn():
             columns = self._insert.columns

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import DBAPIError
 
-from connector.db import UnitOfWork
+from connector.db import UnitOfWork, file_beside
 from connector.models import Channel, InboxDelivery
 
 log = logging.getLogger(__name__)
@@ -34,12 +34,9 @@ _spools_lock = threading.Lock()
 
 def beside(engine: Engine) -> Spool | None:
     """The spool of this engine's database: one per file and process; None on PostgreSQL and in memory."""
-    if engine.dialect.name != "sqlite":
+    path = file_beside(engine, "spool")
+    if path is None:
         return None
-    database = engine.url.database or ""
-    if database in ("", ":memory:") or database.startswith("file::memory:") or "mode=memory" in database:
-        return None
-    path = f"{database}-spool"
     with _spools_lock:
         if path not in _spools:
             _spools[path] = Spool(path)
