@@ -118,6 +118,7 @@ def correctness(args) -> dict:
         duplicate_rate=0.1,
         reorder_rate=0.1,
         intake=args.intake,
+        seed=args.seed,
     ).start()
     try:
         workers = []
@@ -170,6 +171,12 @@ def main() -> None:
         " Procfile's web) or in a thread of this process, beside the stores (default: gunicorn)",
     )
     parser.add_argument("--worker-threads", type=int, default=4, help="dispatcher threads per worker")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=7,
+        help="correctness part: the catalogue's stock and the shoppers' choices",
+    )
     parser.add_argument(
         "--kill-a-worker",
         action="store_true",
