@@ -182,7 +182,7 @@ class World:
         env = {**os.environ, **self.env}
         log_path = self.var_dir / "gunicorn.log"
         port, _group = self._exits.enter_context(
-            gunicorn(APPS["webhook"], ServerConfig(workers=2, threads=4), env, log_path)
+            gunicorn(APPS["webhook"], ServerConfig(workers=2, threads=8), env, log_path)
         )
         return f"http://127.0.0.1:{port}"
 

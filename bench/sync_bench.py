@@ -167,7 +167,7 @@ def main() -> None:
         "--intake",
         choices=("gunicorn", "thread"),
         default="gunicorn",
-        help="correctness part: the webhook intake in its own gunicorn (2 workers x 4 threads, as the"
+        help="correctness part: the webhook intake in its own gunicorn (2 workers x 8 threads, as the"
         " Procfile's web) or in a thread of this process, beside the stores (default: gunicorn)",
     )
     parser.add_argument("--worker-threads", type=int, default=4, help="dispatcher threads per worker")

@@ -15,7 +15,7 @@ not in it). The headline is the configuration with the most accepted webhooks/s;
 configuration's figures are in "configs". The exit status is 1 when a delivery was lost or a duplicate
 stored twice.
 
-    .venv/bin/python bench/webhook_bench.py [--requests 5000] [--concurrency 24] [--configs 2x4,4x2]
+    .venv/bin/python bench/webhook_bench.py [--requests 5000] [--concurrency 24] [--configs 2x8,4x2]
         [--database-url postgresql://postgres@127.0.0.1:5432/test]
 
 With --database-url the bench creates a throwaway database on that server and drops it at the end;
@@ -599,7 +599,7 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=200, help="untimed deliveries to each app first")
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds the deliveries are cut in")
     parser.add_argument("--duplicate-rate", type=float, default=0.01, help="share sent a second time")
-    parser.add_argument("--configs", type=parse_configs, default=parse_configs("2x4,4x2"))
+    parser.add_argument("--configs", type=parse_configs, default=parse_configs("2x8,4x2"))
     parser.add_argument("--database-url", help="a PostgreSQL server to make a throwaway database on")
     parser.add_argument("--log-level", default="INFO", help="the connector's LOG_LEVEL (INFO as deployed)")
     parser.add_argument("--seed", type=int, default=7)
