@@ -112,12 +112,12 @@ def _refresh_stale(
         update, now = updates[i], fresh.get(updates[i].ref)
         if now is None:
             outcomes[i] = Outcome(update.ref, "not_found", reason="no longer stocked at the location")
-        elif now == update.allowing_for(now):
+        elif now == (target := update.allowing_for(now)):
             outcomes[i] = Outcome(
                 update.ref, "ok", reason="already at this quantity", quantity=now, replaced=now
             )
         else:
-            expected[i], targets[i] = now, update.allowing_for(now)
+            expected[i], targets[i] = now, target
             again.append(i)
     return again
 

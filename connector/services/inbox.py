@@ -137,7 +137,8 @@ class InboxWriter:
         """Into the inbox; on SQLite into the spool when another writer has the turn (see spool.py)."""
         if self._spool is not None and not dbapi_connection.try_turn():
             columns = self._insert.columns
-            keys = [row[columns.index("dedupe_key")] for row in rows]
+            key = columns.index("dedupe_key")
+            keys = [row[key] for row in rows]
             marks = ", ".join("?" * len(keys))  # names are ours; the keys are parameters
             table = InboxDelivery.__table__.name
             cursor.execute(f"SELECT platform, dedupe_key FROM {table} WHERE dedupe_key IN ({marks})", keys)  # noqa: S608

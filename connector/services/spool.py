@@ -53,12 +53,7 @@ def move(new_uow: Callable[[], UnitOfWork]) -> int:
         columns, rows = kept.oldest()
         if not rows:
             break
-        table = InboxDelivery.__table__.name
-        marks = ", ".join("?" * len(columns))
-        sql = (
-            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608 (our column names)
-            " ON CONFLICT (platform, dedupe_key) DO NOTHING"
-        )
+        sql = _insert_sql(columns)
         try:
             with new_uow() as uow:
                 uow.session.connection().exec_driver_sql(sql, [tuple(values) for _id, values in rows])
@@ -71,6 +66,14 @@ def move(new_uow: Callable[[], UnitOfWork]) -> int:
         if len(rows) < MOVE:
             break
     return moved
+
+
+def _insert_sql(columns: list[str]) -> str:
+    table, marks = InboxDelivery.__table__.name, ", ".join("?" * len(columns))
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608 (our column names)
+        " ON CONFLICT (platform, dedupe_key) DO NOTHING"
+    )
 
 
 def _one_by_one(
@@ -102,7 +105,7 @@ class Spool:
         self.path = path
         self._lock = threading.Lock()  # one connection per process, one statement sequence at a time
         self._connection: sqlite3.Connection | None = None
-        self._ready = False
+        self._columns: list[str] | None = None  # the table's, once it exists
 
     def write(self, columns: Sequence[str], rows: Sequence[Sequence[Any]], known: set[tuple]) -> list[bool]:
         """Spool rows (the insert's positional parameters for `columns`) in one transaction; whether each
@@ -141,7 +144,7 @@ class Spool:
             connection = self._open()
             if connection is None:
                 return [], []
-            columns = [row[1] for row in connection.execute("PRAGMA table_info(spooled)") if row[1] != "id"]
+            columns = self._columns
             found = connection.execute(
                 f"SELECT id, {', '.join(columns)} FROM spooled ORDER BY id LIMIT ?",  # noqa: S608 (the table's own)
                 (limit,),
@@ -175,16 +178,15 @@ class Spool:
             connection.execute("PRAGMA journal_mode = WAL")
             connection.execute("PRAGMA secure_delete = ON")  # moved bodies do not linger in free pages
             self._connection = connection
-        if not self._ready:
-            exists = self._connection.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'spooled'"
-            ).fetchone()
-            if exists is None and columns is None:
+        if self._columns is None:
+            found = [row[1] for row in self._connection.execute("PRAGMA table_info(spooled)")]
+            if not found and columns is None:
                 return None
-            if exists is None:
+            if not found:
                 self._connection.execute(
                     f"CREATE TABLE IF NOT EXISTS spooled (id INTEGER PRIMARY KEY AUTOINCREMENT,"
                     f" {', '.join(columns)}, UNIQUE (platform, dedupe_key))"
                 )
-            self._ready = True
+                found = ["id", *columns]
+            self._columns = [name for name in found if name != "id"]
         return self._connection
