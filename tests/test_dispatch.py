@@ -213,37 +213,71 @@ def test_a_state_change_while_the_previous_one_is_still_queued_is_queued_too(new
     assert states_queued(new_uow, merchant, "S1") == ["sold_out", "in_stock"]  # nothing new to say
 
 
+def store_sells_two_of_s1(new_uow, channel):
+    """The store's order for 2 of S1 (listing 1), recorded as its webhook would have it."""
+    from adapters.base import ListingRef, OrderInfo, OrderLineInfo, OrderPlaced
+    from connector.models import Channel
+    from connector.services.sync import apply_event
+
+    line = OrderLineInfo("L1", "S1", 2, ListingRef("P1", "1", "I1"))
+    info = OrderInfo("5001", "#5001", Clock()(), Clock()(), "Ann", "ann@example.com", (line,))
+    with new_uow() as uow:
+        channel_row = uow.session.get(Channel, channel)
+        apply_event(uow, channel_row, OrderPlaced(info), received_at=info.placed_at, now=info.placed_at)
+        uow.commit()
+
+
+def believed_shown(new_uow, channel, variant_id):
+    from connector.models import Listing
+
+    with new_uow() as uow:
+        return uow.session.scalar(
+            select(Listing.last_pushed_quantity).where(
+                Listing.channel_id == channel, Listing.variant_id == variant_id
+            )
+        )
+
+
 def test_an_order_the_store_took_while_our_push_was_on_its_way_is_counted_once(new_uow, world):
     # The store shows 10; we push 9 (compare-and-set from 10). Right after our write lands, the store
     # sells 2 (now 7), and that order is recorded before our confirmation is: both must count.
-    from adapters.base import ListingRef, OrderInfo, OrderLineInfo, OrderPlaced, Outcome
-    from connector.models import Channel, Listing
-    from connector.services.sync import apply_event
+    from adapters.base import Outcome
 
     merchant, channel, store = world
     change(new_uow, merchant, "S1", "commit", 1, "elsewhere-1")
 
     def set_quantities(updates, *, idempotency_key):
-        line = OrderLineInfo("L1", "S1", 2, ListingRef("P1", "1", "I1"))
-        info = OrderInfo("5001", "#5001", Clock()(), Clock()(), "Ann", "ann@example.com", (line,))
-        with new_uow() as uow:
-            apply_event(
-                uow,
-                uow.session.get(Channel, channel),
-                OrderPlaced(info),
-                received_at=info.placed_at,
-                now=info.placed_at,
-            )
-            uow.commit()
+        store_sells_two_of_s1(new_uow, channel)
         return [Outcome(u.ref, "ok", quantity=u.quantity, replaced=u.expected) for u in updates]
 
     store.set_quantities = set_quantities
     run(new_uow, channel, store, Clock())
-    with new_uow() as uow:
-        listing = uow.session.scalar(
-            select(Listing).where(Listing.channel_id == channel, Listing.variant_id == "1")
-        )
-        assert listing.last_pushed_quantity == 7
+    assert believed_shown(new_uow, channel, "1") == 7
+
+
+def test_an_order_recorded_before_a_plain_write_is_confirmed_still_counts(new_uow, world, monkeypatch):
+    # WooCommerce has no compare-and-set. The store shows 10; we write 9. Right after, the store sells 2
+    # (now 7), and that order is recorded before our confirmation: believing the written 9 outright
+    # would undo it, and the next push would take the 2 off again as sales not heard of (store at 5).
+    from adapters.base import Outcome
+
+    merchant, channel, store = world
+    change(new_uow, merchant, "S1", "commit", 1, "elsewhere-1")
+
+    def set_quantities(updates, *, idempotency_key):
+        store.quantities.update({u.ref.variant_id: u.quantity for u in updates})
+        return [Outcome(u.ref, "ok", quantity=u.quantity) for u in updates]
+
+    def order_then_record(uow, *args):
+        store.quantities["1"] -= 2
+        store_sells_two_of_s1(new_uow, channel)
+        return record(uow, *args)
+
+    record = dispatch._record
+    store.set_quantities = set_quantities
+    monkeypatch.setattr(dispatch, "_record", order_then_record)
+    run(new_uow, channel, store, Clock())
+    assert believed_shown(new_uow, channel, "1") == 7 == store.quantities["1"]
 
 
 def test_a_channel_is_leased_while_orders_for_it_are_being_written(new_uow, world):

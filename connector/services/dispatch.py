@@ -217,6 +217,7 @@ def dispatch_round(
         updates = [QuantityUpdate(p.ref, p.quantity, p.expected) for p in batch]
         key = _batch_key(channel_id, batch, now())
         report.sent += len(batch)
+        believed = _believed(new_uow(), channel_id, batch)
         try:
             outcomes = port.set_quantities(updates, idempotency_key=key)
         except ChannelError as error:
@@ -225,7 +226,7 @@ def dispatch_round(
                 stopped = True  # the rest would fail the same way; they stay pending for later
                 break
             continue
-        _record_surely(new_uow, channel_id, batch, outcomes, now, policy, rng, report)
+        _record_surely(new_uow, channel_id, batch, outcomes, believed, now, policy, rng, report)
     if not stopped and still_ours():
         # Most rounds carry only quantities: the other phases run when rows of their kind are due.
         due = _due_kinds(new_uow(), channel_id, now())
@@ -320,7 +321,29 @@ def _plan(uow: UnitOfWork, channel_id: int, now: datetime) -> list[_Push]:
     return plan
 
 
-def _record(uow, channel_id, batch, outcomes: list[Outcome], now, policy, rng, report) -> None:
+def _believed(uow: UnitOfWork, channel_id: int, batch: list[_Push]) -> dict[int, int | None]:
+    """What we believe the store shows for each item of a batch, read just before it is sent."""
+    with uow.reading():
+        return dict(
+            uow.session.execute(
+                select(Listing.item_id, Listing.last_pushed_quantity).where(
+                    Listing.channel_id == channel_id, Listing.item_id.in_([p.item_id for p in batch])
+                )
+            ).all()
+        )
+
+
+def _record(
+    uow, channel_id, batch, outcomes: list[Outcome], believed: dict[int, int | None], now, policy, rng, report
+) -> None:
+    """Mark confirmed pushes done (the rest retried later) and move what we believe each store shows.
+
+    A write without compare-and-set (`Outcome.replaced` unknown) leaves the store at its quantity. Orders
+    the store took after that write may be recorded before this confirmation, and they count: the
+    number becomes the written quantity plus every move made since the batch was sent (`believed` is
+    the number then). Setting the written quantity outright would undo them, and the next push would
+    take those units off again as sales not yet heard of. A move since then for an order taken before
+    the write counts once too many: the number is low until the next push, never high."""
     by_ref = {o.ref: o for o in outcomes}
     with uow:
         rows = _rows_of(uow, channel_id, batch)
@@ -339,9 +362,10 @@ def _record(uow, channel_id, batch, outcomes: list[Outcome], now, policy, rng, r
             if outcome.status == "ok":
                 listing = listings[push.item_id]
                 quantity = outcome.quantity if outcome.quantity is not None else push.quantity
-                if outcome.replaced is not None and listing.last_pushed_quantity is not None:
+                before = outcome.replaced if outcome.replaced is not None else believed.get(push.item_id)
+                if before is not None and listing.last_pushed_quantity is not None:
                     # Orders the storefront took since we planned are counted once, before or after.
-                    shown.shift(listing, quantity - outcome.replaced)
+                    shown.shift(listing, quantity - before)
                 else:
                     listing.last_pushed_quantity = quantity
                 listing.last_pushed_at = now
@@ -361,14 +385,14 @@ def _record(uow, channel_id, batch, outcomes: list[Outcome], now, policy, rng, r
         uow.commit()
 
 
-def _record_surely(new_uow, channel_id, batch, outcomes, now, policy, rng, report) -> None:
+def _record_surely(new_uow, channel_id, batch, outcomes, believed, now, policy, rng, report) -> None:
     """`_record`, again when its transaction is rolled back by a deadlock with the inbox: the store has
     applied these writes, and a lost confirmation leaves our number of what it shows behind (the resend
     finds the store already there and cannot tell our write from the store's own change)."""
     for attempt in range(1, RECORD_ATTEMPTS + 1):
         mine = RoundReport(channel_id)
         try:
-            _record(new_uow(), channel_id, batch, outcomes, now(), policy, rng, mine)
+            _record(new_uow(), channel_id, batch, outcomes, believed, now(), policy, rng, mine)
         except OperationalError:
             if attempt == RECORD_ATTEMPTS:
                 raise
