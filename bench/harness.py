@@ -27,9 +27,11 @@ from connector import migrate
 from connector.crypto import Vault
 from connector.db import UnitOfWork, make_engine, session_factory
 from connector.domain.catalog import ItemDraft
-from connector.models import Base, InboxDelivery, Item, Order, OrderLine, OutboxRow
-from connector.services import channels, merchants, spool
+from connector.domain.stock import StockLevel
+from connector.models import Base, InboxDelivery, Item, Merchant, Order, OrderLine, OutboxRow, utcnow
+from connector.services import channels, merchants, policy, spool
 from connector.services.channel_import import import_catalog
+from connector.services.ledger import level_of
 from connector.settings import Settings
 from connector.storefronts import StorefrontCache, subscribe
 from connector.web.app import create_app
@@ -74,6 +76,9 @@ class World:
     duplicate_rate: float = 0.0
     reorder_rate: float = 0.0
     seed: int = 7
+    # The merchant's safety stock (units kept back from every store); the stores start out showing the
+    # rest once the connector's first pushes landed (`settle`).
+    safety_stock: int = 0
     # "thread": the connector's web app in this process, beside the stores (small tests).
     # "gunicorn": in its own gunicorn, shaped as the Procfile's web process, as a merchant runs it.
     intake: str = "thread"
@@ -161,6 +166,10 @@ class World:
     def _connect(self) -> None:
         vault = Vault(self.settings.encryption_keys)
         self.merchant_id = merchants.create_merchant(self.new_uow(), "Harness")
+        if self.safety_stock:
+            policy.set_merchant_defaults(
+                self.new_uow(), self.merchant_id, safety_stock=self.safety_stock, now=utcnow()
+            )
         cache = StorefrontCache(self.settings)
         self.channel_ids: dict[str, int] = {}
         for (name, _sandbox), server in zip(self.stores.items(), self.servers, strict=True):
@@ -255,10 +264,11 @@ class World:
             return sandbox.quantity(sku, "available")
         return sandbox.product_by_sku(sku)["stock_quantity"]
 
-    def ledger(self) -> dict[str, tuple[int, int]]:
+    def ledger(self) -> dict[str, StockLevel]:
         with self.new_uow().reading() as uow:  # the bench's looks never hold up the writers
-            rows = uow.session.execute(select(Item.sku, Item.on_hand, Item.committed)).all()
-        return {sku: (on_hand, committed) for sku, on_hand, committed in rows}
+            merchant = uow.session.get(Merchant, self.merchant_id)
+            items = uow.session.scalars(select(Item).where(Item.merchant_id == self.merchant_id)).all()
+            return {item.sku: level_of(item, merchant) for item in items}
 
     def backlog(self) -> tuple[int, int]:
         spooled = spool.beside(self.engine)  # SQLite: stored while the worker had the turn, not moved yet
@@ -275,8 +285,8 @@ class World:
 
     def mismatches(self) -> list[tuple[str, str, int, int]]:
         found = []
-        for sku, (on_hand, committed) in self.ledger().items():
-            wanted = max(on_hand - committed, 0)
+        for sku, level in self.ledger().items():
+            wanted = level.sellable
             for name in self.stores:
                 shown = self.store_quantity(name, sku)
                 if shown != wanted:
@@ -302,7 +312,9 @@ class World:
         )
 
     def counts(self) -> dict[str, int]:
-        """Correctness figures: orders recorded vs placed, units committed vs sold, oversold SKUs."""
+        """Correctness figures: orders recorded vs placed, units committed vs sold, oversold SKUs (more
+        committed than on hand), and units sold beyond what the stores were offered (orders that raced a
+        sell-out: out of the safety stock while it lasts, oversold after)."""
         with self.new_uow().reading() as uow:  # the bench's looks never hold up the writers
             orders = uow.session.scalar(select(func.count()).select_from(Order))
             units = uow.session.scalar(select(func.coalesce(func.sum(OrderLine.quantity_committed), 0)))
@@ -321,7 +333,9 @@ class World:
             "units_sold": sum(p.quantity for p in self.placed),
             "units_committed": int(units),
             "orders_refused_by_stores": self.refused,
-            "oversold_skus": sum(1 for on_hand, committed in ledger.values() if committed > on_hand),
+            "oversold_skus": sum(1 for level in ledger.values() if level.committed > level.on_hand),
+            "safety_stock": self.safety_stock,
+            "units_sold_beyond_offered": sum(max(-level.available, 0) for level in ledger.values()),
             "store_mismatches": len(self.mismatches()),
             "failed_deliveries": int(failed),
             "dead_pushes": len(dead),

@@ -119,6 +119,7 @@ def correctness(args) -> dict:
         reorder_rate=0.1,
         intake=args.intake,
         seed=args.seed,
+        safety_stock=args.safety_stock,
     ).start()
     try:
         workers = []
@@ -128,6 +129,10 @@ def correctness(args) -> dict:
             ]
         else:
             world.start_thread_workers(count=1, threads=args.worker_threads)
+        if args.safety_stock:
+            world.settle(
+                timeout=300
+            )  # the stores show what is offered (on hand less safety) before anyone buys
         started = time.monotonic()
         if args.kill_a_worker:
             # Half the orders, SIGKILL one worker mid-run and start another in its place (as a process
@@ -176,6 +181,13 @@ def main() -> None:
         type=int,
         default=7,
         help="correctness part: the catalogue's stock and the shoppers' choices",
+    )
+    parser.add_argument(
+        "--safety-stock",
+        type=int,
+        default=0,
+        help="correctness part: the merchant's safety stock, units of every SKU the stores are not offered"
+        " and that serve an order racing a sell-out on another store (default 0)",
     )
     parser.add_argument(
         "--kill-a-worker",

@@ -154,6 +154,19 @@ def test_a_deny_line_that_raced_the_storefront_is_oversold_not_dropped():
     assert split.needs_support
 
 
+def test_a_line_that_raced_a_sell_out_is_served_from_safety_stock_on_the_shelf():
+    split = split_order_line(3, 0, 0, DENY, held_back=2)
+    assert split == LineSplit(committed=2, backordered=0, oversold=1)
+
+
+def test_safety_stock_never_serves_a_line_ahead_of_earlier_waiting_orders():
+    assert split_order_line(2, 0, 1, up_to(1), held_back=5) == (0, 0, 2)
+
+
+def test_units_the_policy_lets_wait_do_not_take_the_safety_stock():
+    assert split_order_line(2, 0, 0, ALLOW, held_back=5) == (0, 2, 0)
+
+
 def test_negative_available_commits_nothing():
     assert split_order_line(2, -4, 0, ALLOW) == (0, 2, 0)
 
@@ -163,9 +176,12 @@ def test_every_requested_unit_is_accounted_for_exactly_once():
         for requested in range(1, 8):
             for available in range(-2, 6):
                 for waiting in range(6):
-                    split = split_order_line(requested, available, waiting, policy, expected_wait_days=3)
-                    assert min(split) >= 0
-                    assert sum(split) == requested
+                    for held_back in range(3):
+                        split = split_order_line(
+                            requested, available, waiting, policy, expected_wait_days=3, held_back=held_back
+                        )
+                        assert min(split) >= 0
+                        assert sum(split) == requested
 
 
 def test_an_empty_order_line_is_refused():

@@ -27,6 +27,12 @@ def test_sellable_never_goes_below_zero():
     assert level(1, 3).sellable == 0
 
 
+def test_held_back_is_the_safety_stock_still_on_the_shelf():
+    assert level(10, 3, 2).held_back == 2
+    assert level(4, 3, 2).held_back == 1
+    assert level(1, 3, 2).held_back == 0
+
+
 def test_receiving_raises_on_hand():
     assert receive(level(5), 3).apply(level(5)).on_hand == 8
 

@@ -154,19 +154,27 @@ def split_order_line(
     policy: BackorderPolicy,
     *,
     expected_wait_days: int | None = None,
+    held_back: int = 0,
 ) -> LineSplit:
     """Split an order line into units from stock, units allowed to wait, and oversold units.
 
-    An order that arrives although the policy says sold out (the storefront had not caught up) is
-    never dropped: its extra units are oversold backorders, flagged for support.
+    An order that arrives although the policy says sold out (another storefront sold the last units a
+    moment earlier and this one had not caught up) is never dropped. Units past the policy are served
+    from the safety stock still on the shelf (`held_back`: what the merchant keeps back for exactly this),
+    but only while nobody waits, so no one is served ahead of an earlier order; the rest are oversold
+    backorders, flagged for support.
     """
     if requested < 1:
         raise InvalidQuantity(f"an order line must ask for at least 1 unit (got {requested})")
+    if held_back < 0:
+        raise InvalidQuantity(f"safety stock on the shelf cannot be negative (got {held_back})")
     committed = min(requested, max(available, 0))
     short = requested - committed
     room = backorder_room(waiting, policy, expected_wait_days=expected_wait_days)
     backordered = short if room is None else min(short, room)
-    return LineSplit(committed, backordered, short - backordered)
+    past_policy = short - backordered
+    from_safety = min(past_policy, held_back) if waiting == 0 else 0
+    return LineSplit(committed + from_safety, backordered, past_policy - from_safety)
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,11 @@ class StockLevel:
         """What a storefront may offer: never below zero."""
         return max(self.available, 0)
 
+    @property
+    def held_back(self) -> int:
+        """Safety stock still on the shelf: not offered, but there to serve an order that raced a sell-out."""
+        return max(min(self.safety_stock, self.on_hand - self.committed), 0)
+
 
 @dataclass(frozen=True)
 class Change:

@@ -89,13 +89,16 @@ def units_waiting(backorder: Backorder) -> int:
 
 def split_line(uow: UnitOfWork, merchant: Merchant, item: Item, requested: int, now: datetime) -> LineSplit:
     """How a new order line for `item` splits, given stock and the queue right now."""
-    available = level_of(item, merchant).available
+    level = level_of(item, merchant)
+    available = level.available
     policy = policy_of(item, merchant)
     if requested <= available:  # the common case: stock covers it, no queue or ETA to look at
         return split_order_line(requested, available, 0, policy)
     waiting = sum(units_waiting(b) for b in waiting_queue(uow, item.id))
     wait_days = (next_eta(uow, merchant, item, now, waiting=waiting) - merchant_today(merchant, now)).days
-    return split_order_line(requested, available, waiting, policy, expected_wait_days=wait_days)
+    return split_order_line(
+        requested, available, waiting, policy, expected_wait_days=wait_days, held_back=level.held_back
+    )
 
 
 def open_backorders(

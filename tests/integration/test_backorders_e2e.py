@@ -107,6 +107,25 @@ def test_with_deny_both_stores_sell_out_and_a_racing_order_is_recorded_as_overso
     assert row.oversold
 
 
+def test_with_safety_stock_a_racing_order_is_served_from_the_shelf_not_oversold(demo, new_uow):
+    shopify, woo = demo.sandboxes
+    sku = "TEE-NAV-M"  # 3 on hand; the demo merchant's default policy is deny
+    policy.set_policy(new_uow(), demo.merchant_id, sku, safety_stock=2, now=utcnow())
+    eventually(lambda: shopify.quantity(sku) == 1 and woo.product_by_sku(sku)["stock_quantity"] == 1)
+    assert woo.place_order([(sku, 1)])  # the last unit offered, sold on WooCommerce
+    # The same moment on Shopify, before our push reached it (its checkout still offered one): as the
+    # deny test above, a staff order stands in for the race, which no test can time.
+    assert (
+        shopify.place_order([(sku, 1)], inventory_behaviour="DECREMENT_IGNORING_POLICY")["userErrors"] == []
+    )
+    eventually(lambda: stock(new_uow, demo.merchant_id, sku)["committed"] == 2)
+    report = stock(new_uow, demo.merchant_id, sku)
+    assert (report["on_hand"], report["available"], report["backordered"]) == (3, -1, 0)
+    with new_uow() as uow:
+        assert uow.session.scalars(select(Backorder)).all() == []  # nothing waits, nothing for support
+    eventually(lambda: shopify.quantity(sku) == 0 and woo.product_by_sku(sku)["stock_quantity"] == 0)
+
+
 def test_allow_up_to_five_flips_both_stores_to_sold_out_when_the_sixth_would_wait(demo, new_uow):
     shopify, woo = demo.sandboxes
     sku = "SOCK-WOOL-M"  # none on hand
