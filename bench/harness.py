@@ -166,10 +166,6 @@ class World:
     def _connect(self) -> None:
         vault = Vault(self.settings.encryption_keys)
         self.merchant_id = merchants.create_merchant(self.new_uow(), "Harness")
-        if self.safety_stock:
-            policy.set_merchant_defaults(
-                self.new_uow(), self.merchant_id, safety_stock=self.safety_stock, now=utcnow()
-            )
         cache = StorefrontCache(self.settings)
         self.channel_ids: dict[str, int] = {}
         for (name, _sandbox), server in zip(self.stores.items(), self.servers, strict=True):
@@ -184,6 +180,10 @@ class World:
             assert progress.linked == self.skus, progress.problems[:3]
             subscribe(self.new_uow, self.settings, vault, channel_id, self.web_url)
             self.channel_ids[name] = channel_id
+        if self.safety_stock:  # queues a push of every item's number, now less the safety stock
+            policy.set_merchant_defaults(
+                self.new_uow(), self.merchant_id, safety_stock=self.safety_stock, now=utcnow()
+            )
 
     def _start_gunicorn(self) -> str:
         from bench.webhook_bench import APPS, ServerConfig, gunicorn
