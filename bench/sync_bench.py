@@ -130,9 +130,8 @@ def correctness(args) -> dict:
         else:
             world.start_thread_workers(count=1, threads=args.worker_threads)
         if args.safety_stock:
-            world.settle(
-                timeout=300
-            )  # the stores show what is offered (on hand less safety) before anyone buys
+            # The stores show what is offered (on hand less the safety stock) before anyone buys.
+            world.settle(timeout=300)
         started = time.monotonic()
         if args.kill_a_worker:
             # Half the orders, SIGKILL one worker mid-run and start another in its place (as a process
