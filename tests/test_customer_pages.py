@@ -10,7 +10,7 @@ from sqlalchemy import select
 from connector.models import AuditEntry, Backorder, Cancellation, Merchant, utcnow
 from connector.services import auto_cancel, links
 from tests.cancel_helpers import backorders_of, level, make_shop, place, unavailable
-from tests.tokens import with_a_changed_signature
+from tests.signed_tokens import with_a_changed_signature
 
 
 @pytest.fixture
@@ -62,10 +62,11 @@ def test_confirming_cancels_just_the_waiting_units_once(client, new_uow, shop, l
 
 
 def test_a_tampered_link_gets_a_clear_400_page(client, link):
-    response = client.get(with_a_changed_signature(link))
+    spoiled = with_a_changed_signature(link)
+    response = client.get(spoiled)
     assert response.status_code == 400
     assert "This link is not valid" in response.get_data(as_text=True)
-    assert client.post(with_a_changed_signature(link)).status_code == 400
+    assert client.post(spoiled).status_code == 400
 
 
 def test_an_expired_link_gets_a_clear_410_page(client, settings, shop):

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from connector.errors import InvalidInput
 from connector.models import ApiToken
 from connector.services import links, merchants, tokens
-from tests.tokens import with_a_changed_signature
+from tests.signed_tokens import with_a_changed_signature
 
 SECRET = "a-secret-key-of-enough-length"
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)

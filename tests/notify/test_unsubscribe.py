@@ -5,7 +5,7 @@ from sqlalchemy import select
 from connector.models import NotificationOptOut
 from connector.notify.optout import read_token, unsubscribe_token, unsubscribe_url
 from tests.notify.factories import shop
-from tests.tokens import with_a_changed_signature
+from tests.signed_tokens import with_a_changed_signature
 
 
 def opted_out(new_uow):
