@@ -183,6 +183,21 @@ def test_a_delivery_caught_in_a_deadlock_is_tried_again_soon_without_counting_an
     assert committed(new_uow, merchant, "C") == 1
 
 
+def test_stock_changes_go_in_larger_batches_while_no_order_is_due(new_uow, shop, deliver, monkeypatch):
+    # Echoes cost little each; the turn, the due queries and the commit are spread over more of them.
+    _, channel = shop
+    taken = []
+    batch = inbox._process_batch
+    monkeypatch.setattr(inbox, "_process_batch", lambda *a, **kw: taken.append(batch(*a, **kw)) or taken[-1])
+    deliver(channel, *({"order": str(n), "sku": "C", "qty": 1} for n in range(3)))
+    deliver(channel, *({"stock": 5, "variant": "1"} for _ in range(5)))  # echoes of our own push
+    assert process(new_uow, batch=2, stock_batch=5).processed == 8
+    # Two orders: a batch of two. Then the third and the echoes behind it, as no order is left: five at
+    # most. Then the last echo.
+    assert taken == [2, 5, 1]
+    assert deliveries(new_uow) == [("processed", None)] * 8
+
+
 def test_an_order_is_processed_before_stock_changes_that_arrived_earlier(new_uow, shop, deliver):
     _, channel_id = shop
     deliver(channel_id, {"stock": 5, "variant": "1"}, {"order": "9001", "sku": "A", "qty": 1})

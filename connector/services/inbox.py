@@ -26,6 +26,7 @@ from connector.services.sync import (
     Deferred,
     Touched,
     apply_event,
+    is_order_topic,
     orders_only,
     orders_seen,
     settle_echoes,
@@ -39,6 +40,10 @@ MAX_ATTEMPTS = 5
 # push. When the worker falls behind, stock changes wait; each is judged whenever it comes (sync.py).
 ORDERS_FIRST = case((ORDER_DELIVERY, 0), else_=1)
 BATCH = 25  # deliveries per transaction: enough to share the follow-up, short enough to hold locks briefly
+# Deliveries per transaction while no order is due: stock changes (mostly echoes, settled together by
+# `settle_echoes`) cost little each, so a larger batch spreads the turn, the due queries and the commit
+# over more of them; an order arriving meanwhile waits for one such batch at most.
+STOCK_BATCH = 200
 # The advisory-lock class of a merchant's inbox turn (PostgreSQL; the second key is the merchant id).
 INBOX_TURN = 0x1B0C
 
@@ -297,8 +302,10 @@ def process_due(
     *,
     limit: int = 200,
     batch: int = BATCH,
+    stock_batch: int = STOCK_BATCH,
 ) -> InboxReport:
-    """Process due deliveries in arrival order, `batch` at a time in one transaction with their effects.
+    """Process due deliveries in arrival order, `batch` at a time in one transaction with their effects
+    (up to `stock_batch` when no order is among them: see `_process_batch`).
 
     The batch's new and updated orders are recorded together in one savepoint (`sync.orders_seen`: a
     few queries for all of them), every other delivery in a savepoint of its own, so one that fails or
@@ -311,12 +318,15 @@ def process_due(
         spool.move(new_uow)  # deliveries stored while another writer had the turn (SQLite)
         if not _any_due(new_uow(), now()):
             break
-        size = min(batch, limit - (report.processed + report.failed + report.deferred))
+        room = limit - (report.processed + report.failed + report.deferred)
+        size = min(batch, room)
         try:
-            taken = _process_batch(new_uow(), port_for, now(), size, report)
+            taken = _process_batch(
+                new_uow(), port_for, now(), size, report, stock_size=min(stock_batch, room)
+            )
         except OperationalError as error:
             log.warning("inbox batch rolled back (%s); processing its deliveries one by one", error)
-            taken = _process_batch(new_uow(), port_for, now(), 1, report)
+            taken = _process_batch(new_uow(), port_for, now(), 1, report, stock_size=1)
         if taken < size:
             break
     return report
@@ -332,8 +342,12 @@ def _any_due(uow: UnitOfWork, now: datetime) -> bool:
         return uow.session.scalar(due.limit(1)) is not None
 
 
-def _process_batch(uow: UnitOfWork, port_for, now: datetime, size: int, report: InboxReport) -> int:
-    """Claim up to `size` due deliveries and process them in one transaction; returns how many."""
+def _process_batch(
+    uow: UnitOfWork, port_for, now: datetime, size: int, report: InboxReport, *, stock_size: int
+) -> int:
+    """Claim up to `size` due deliveries and process them in one transaction; returns how many. Orders
+    come first, so when the last of them is a stock change no order is due, and the batch takes further
+    stock changes up to `stock_size` in all."""
     outcome = InboxReport()
     with uow:
         query = (
@@ -348,6 +362,9 @@ def _process_batch(uow: UnitOfWork, port_for, now: datetime, size: int, report: 
                 return 0
             query = query.where(turn).with_for_update(skip_locked=True)
         rows = uow.session.scalars(query).all()
+        if stock_size > len(rows) == size and not is_order_topic(rows[-1].topic):
+            more = query.where(~ORDER_DELIVERY, InboxDelivery.id > rows[-1].id).limit(stock_size - size)
+            rows += uow.session.scalars(more).all()
         touched = Touched()
         channels: dict[int, Channel] = {}
         for row in rows:

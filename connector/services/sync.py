@@ -48,11 +48,17 @@ from connector.services import backorders, ledger, lifecycle, shown
 # How long a storefront stock change waits for order deliveries that may explain it.
 EXPLAIN_GRACE = timedelta(seconds=10)
 # An order's delivery: Shopify's orders/…, WooCommerce's order.… topics.
-ORDER_DELIVERY = InboxDelivery.topic.like("order%")
+ORDER_PREFIX = "order"
+ORDER_DELIVERY = InboxDelivery.topic.like(f"{ORDER_PREFIX}%")
 # How soon it looks again while such deliveries, or a push of ours to that listing, are under way.
 RECHECK = timedelta(seconds=2)
 # How soon it asks again when the storefront could not answer.
 STORE_AWAY = timedelta(seconds=15)
+
+
+def is_order_topic(topic: str) -> bool:
+    """Whether a delivery's topic is an order's: what `ORDER_DELIVERY` selects in SQL."""
+    return topic.startswith(ORDER_PREFIX)
 
 
 class Deferred(Exception):
