@@ -316,7 +316,8 @@ def process_due(
     report = InboxReport()
     while report.processed + report.failed + report.deferred < limit:
         spool.move(new_uow)  # deliveries stored while another writer had the turn (SQLite)
-        if not _any_due(new_uow(), now()):
+        # On PostgreSQL the batch's own turn query answers whether anything is due.
+        if not new_uow().locks_rows and not _any_due(new_uow(), now()):
             break
         room = limit - (report.processed + report.failed + report.deferred)
         size = min(batch, room)
@@ -333,8 +334,8 @@ def process_due(
 
 
 def _any_due(uow: UnitOfWork, now: datetime) -> bool:
-    """Whether a delivery is due, looked up without writing: on SQLite a transaction that may write
-    waits for, and holds up, every other writer, and most looks by an idle worker find nothing."""
+    """Whether a delivery is due, looked up without writing (SQLite): a transaction that may write waits
+    for, and holds up, every other writer, and most looks by an idle worker find nothing."""
     with uow.reading():
         due = select(InboxDelivery.id).where(
             InboxDelivery.status == "received", InboxDelivery.process_after <= now
