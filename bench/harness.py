@@ -28,7 +28,18 @@ from connector.crypto import Vault
 from connector.db import UnitOfWork, make_engine, session_factory
 from connector.domain.catalog import ItemDraft
 from connector.domain.stock import StockLevel
-from connector.models import Base, InboxDelivery, Item, Merchant, Order, OrderLine, OutboxRow, utcnow
+from connector.models import (
+    AuditEntry,
+    Backorder,
+    Base,
+    InboxDelivery,
+    Item,
+    Merchant,
+    Order,
+    OrderLine,
+    OutboxRow,
+    utcnow,
+)
 from connector.services import channels, merchants, policy, spool
 from connector.services.channel_import import import_catalog
 from connector.services.ledger import level_of
@@ -312,10 +323,25 @@ class World:
         )
 
     def counts(self) -> dict[str, int]:
-        """Correctness figures: orders recorded vs placed, units committed vs sold, oversold SKUs (more
-        committed than on hand), and units sold beyond what the stores were offered (orders that raced a
-        sell-out: out of the safety stock while it lasts, oversold after)."""
+        """Correctness figures: orders recorded vs placed, units committed vs sold; oversold as the product
+        flags it (units past the merchant's policy, for support) and, as a cross-check, SKUs with more
+        committed than on hand; and the races the safety stock absorbed: units sold beyond what the
+        stores offered, the SKUs that drew on it, the most drawn on one, and the uses on record."""
         with self.new_uow().reading() as uow:  # the bench's looks never hold up the writers
+            merchant = uow.session.get(Merchant, self.merchant_id)
+            flagged = uow.session.execute(
+                select(
+                    func.count(func.distinct(Backorder.item_id)),
+                    func.coalesce(func.sum(Backorder.quantity), 0),
+                ).where(Backorder.merchant_id == self.merchant_id, Backorder.oversold.is_(True))
+            ).one()
+            safety_uses = uow.session.scalar(
+                select(func.count())
+                .select_from(AuditEntry)
+                .where(
+                    AuditEntry.merchant_id == self.merchant_id, AuditEntry.action == "stock.safety_stock_used"
+                )
+            )
             orders = uow.session.scalar(select(func.count()).select_from(Order))
             units = uow.session.scalar(select(func.coalesce(func.sum(OrderLine.quantity_committed), 0)))
             failed = uow.session.scalar(
@@ -333,9 +359,16 @@ class World:
             "units_sold": sum(p.quantity for p in self.placed),
             "units_committed": int(units),
             "orders_refused_by_stores": self.refused,
-            "oversold_skus": sum(1 for level in ledger.values() if level.committed > level.on_hand),
+            "backorder_policy": merchant.backorder_policy,
             "safety_stock": self.safety_stock,
+            "oversold_skus_flagged": int(flagged[0]),
+            "oversold_units_flagged": int(flagged[1]),
+            "oversold_skus": sum(1 for level in ledger.values() if level.committed > level.on_hand),
+            "skus_sold_out": sum(1 for level in ledger.values() if level.available <= 0),
             "units_sold_beyond_offered": sum(max(-level.available, 0) for level in ledger.values()),
+            "skus_drawing_on_safety_stock": sum(1 for level in ledger.values() if level.available < 0),
+            "most_drawn_on_one_sku": max((max(-level.available, 0) for level in ledger.values()), default=0),
+            "safety_stock_uses_recorded": int(safety_uses),
             "store_mismatches": len(self.mismatches()),
             "failed_deliveries": int(failed),
             "dead_pushes": len(dead),

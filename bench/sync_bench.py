@@ -184,11 +184,11 @@ def main() -> None:
     parser.add_argument(
         "--safety-stock",
         type=int,
-        default=2,
+        default=0,
         help="correctness part: the merchant's safety stock, units of every SKU the stores are not offered"
-        " and that serve an order racing a sell-out on another store (default 2, one order's worth: two"
-        " stores sometimes sell an item's last units within 20-700 ms of each other, faster than any push;"
-        " 0 shows those races as oversold SKUs)",
+        " and that serve an order racing a sell-out on another store (default 0, the product's default:"
+        " two stores sometimes sell an item's last units within 20-700 ms of each other, faster than any"
+        " push, and such races show as oversold units; 2, one order's worth here, absorbs them)",
     )
     parser.add_argument(
         "--kill-a-worker",

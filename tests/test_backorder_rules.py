@@ -14,6 +14,7 @@ from connector.domain.backorders import (
     allocate_arrivals,
     effective_policy,
     parse_policy,
+    served_from_safety_stock,
     split_order_line,
     storefront_state,
 )
@@ -157,6 +158,8 @@ def test_a_deny_line_that_raced_the_storefront_is_oversold_not_dropped():
 def test_a_line_that_raced_a_sell_out_is_served_from_safety_stock_on_the_shelf():
     split = split_order_line(3, 0, 0, DENY, held_back=2)
     assert split == LineSplit(committed=2, backordered=0, oversold=1)
+    assert served_from_safety_stock(split, available=0) == 2  # recorded, so the merchant sees the race
+    assert served_from_safety_stock(split_order_line(3, 5, 0, DENY, held_back=2), available=5) == 0
 
 
 def test_safety_stock_never_serves_a_line_ahead_of_earlier_waiting_orders():

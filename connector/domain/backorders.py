@@ -177,6 +177,12 @@ def split_order_line(
     return LineSplit(committed + from_safety, backordered, past_policy - from_safety)
 
 
+def served_from_safety_stock(split: LineSplit, available: int) -> int:
+    """Of a split's committed units, those beyond what was available: the safety stock served them (a
+    race between storefronts it absorbed)."""
+    return max(split.committed - max(available, 0), 0)
+
+
 @dataclass(frozen=True)
 class Backorder:
     """A place in an item's waiting queue: the units of one order line still waiting for stock."""

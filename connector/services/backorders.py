@@ -7,6 +7,7 @@ waiting, in which order, and until when.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -24,6 +25,7 @@ from connector.domain.backorders import (
     PolicyOverrides,
     allocate_arrivals,
     effective_policy,
+    served_from_safety_stock,
     split_order_line,
     storefront_state,
 )
@@ -40,6 +42,8 @@ from connector.models import (
     utcnow,
 )
 from connector.services.ledger import level_of
+
+log = logging.getLogger(__name__)
 
 
 def merchant_defaults(merchant: Merchant) -> BackorderPolicy:
@@ -87,24 +91,61 @@ def units_waiting(backorder: Backorder) -> int:
     return backorder.units_waiting
 
 
-def split_line(uow: UnitOfWork, merchant: Merchant, item: Item, requested: int, now: datetime) -> LineSplit:
-    """How a new order line for `item` splits, given stock and the queue right now."""
+def split_line(
+    uow: UnitOfWork, merchant: Merchant, item: Item, requested: int, now: datetime
+) -> tuple[LineSplit, int]:
+    """How a new order line for `item` splits, given stock and the queue right now, and how many of its
+    committed units the safety stock serves."""
     level = level_of(item, merchant)
     available = level.available
     policy = policy_of(item, merchant)
     if requested <= available:  # the common case: stock covers it, no queue or ETA to look at
-        return split_order_line(requested, available, 0, policy)
+        return split_order_line(requested, available, 0, policy), 0
     waiting = sum(units_waiting(b) for b in waiting_queue(uow, item.id))
     wait_days = (next_eta(uow, merchant, item, now, waiting=waiting) - merchant_today(merchant, now)).days
-    return split_order_line(
+    split = split_order_line(
         requested, available, waiting, policy, expected_wait_days=wait_days, held_back=level.held_back
     )
+    return split, served_from_safety_stock(split, available)
 
 
-def open_backorders(
-    uow: UnitOfWork, merchant: Merchant, item: Item, line: OrderLine, split: LineSplit, now: datetime
+def record_split(
+    uow: UnitOfWork,
+    merchant: Merchant,
+    item: Item,
+    line: OrderLine,
+    split: LineSplit,
+    now: datetime,
+    *,
+    from_safety_stock: int = 0,
 ) -> list[Backorder]:
-    """Rows for the waiting units of a line: within policy, and oversold ones flagged for support."""
+    """Rows for the waiting units of a line: within policy, and oversold ones flagged for support. Units
+    served from the safety stock are recorded too (audit `stock.safety_stock_used`, and a log line): each
+    is a race between storefronts that the safety stock absorbed, and their count tells the merchant
+    whether it is large enough."""
+    # Each race between storefronts, absorbed or not, is on record for the merchant and for support.
+    for action, units in (
+        ("stock.safety_stock_used", from_safety_stock),
+        ("backorder.oversold", split.oversold),
+    ):
+        if units:
+            details = {"order_line": line.id, "units": units}
+            uow.session.add(
+                AuditEntry(
+                    merchant_id=merchant.id,
+                    actor="system",
+                    action=action,
+                    subject=f"item:{item.sku}",
+                    details=details,
+                )
+            )
+    if from_safety_stock:
+        log.info(
+            "%s: %d unit(s) of order line %s served from the safety stock",
+            item.sku,
+            from_safety_stock,
+            line.id,
+        )
     rows = []
     for units, oversold in ((split.backordered, False), (split.oversold, True)):
         if units:
@@ -118,16 +159,6 @@ def open_backorders(
             )
             uow.session.add(row)
             rows.append(row)
-    if split.oversold:
-        uow.session.add(
-            AuditEntry(
-                merchant_id=merchant.id,
-                actor="system",
-                action="backorder.oversold",
-                subject=f"item:{item.sku}",
-                details={"order_line": line.id, "units": split.oversold},
-            )
-        )
     line.quantity_backordered = split.waiting
     uow.session.flush()
     return rows

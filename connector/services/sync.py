@@ -292,13 +292,15 @@ def _commit_lines(uow: UnitOfWork, placed: list, now: datetime, touched: Touched
             session.add(row)
             if item is None or line.quantity <= 0:
                 continue
-            split = backorders.split_line(uow, merchant, item, line.quantity, now)
+            split, from_safety_stock = backorders.split_line(uow, merchant, item, line.quantity, now)
             key = order_line_key(channel, info.order_id, line.line_id)
             movement = ledger.Movement(item.sku, "commit", line.quantity, key, reason=f"order {info.number}")
             ledger.apply_locked(uow, merchant, {item.sku: item}, previous, [movement], allow_shortfall=True)
-            if split.waiting:
-                session.flush()  # the line's id, for its backorders
-                backorders.open_backorders(uow, merchant, item, row, split, now)
+            if split.waiting or from_safety_stock:
+                session.flush()  # the line's id, for its backorders and the audit
+                backorders.record_split(
+                    uow, merchant, item, row, split, now, from_safety_stock=from_safety_stock
+                )
                 waiting += split.waiting
             committed.add(item.id)
             if listing is not None:

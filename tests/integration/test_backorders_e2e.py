@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from connector.models import Backorder, IncomingStock, Item, Merchant, Supplier, utcnow
+from connector.models import AuditEntry, Backorder, IncomingStock, Item, Merchant, Supplier, utcnow
 from connector.services import incoming, ledger, policy
 from connector.services.backorders import merchant_today
 from tests.integration.conftest import eventually
@@ -123,6 +123,9 @@ def test_with_safety_stock_a_racing_order_is_served_from_the_shelf_not_oversold(
     assert (report["on_hand"], report["available"], report["backordered"]) == (3, -1, 0)
     with new_uow() as uow:
         assert uow.session.scalars(select(Backorder)).all() == []  # nothing waits, nothing for support
+        # The race is on record: the merchant sees how often the safety stock was needed.
+        used = uow.session.scalars(select(AuditEntry).where(AuditEntry.action == "stock.safety_stock_used"))
+        assert [(a.subject, a.details["units"]) for a in used] == [(f"item:{sku}", 1)]
     eventually(lambda: shopify.quantity(sku) == 0 and woo.product_by_sku(sku)["stock_quantity"] == 0)
 
 
