@@ -103,9 +103,13 @@ def line_states(uow: UnitOfWork, order: Order, *, except_cancellation: int | Non
     session = uow.session
     lines = session.scalars(select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.id))
     reserved = _reserved(uow, order.id, except_cancellation)
+    by_line: dict[int, list[Backorder]] = {}
+    of_order = select(Backorder).join(OrderLine).where(OrderLine.order_id == order.id)
+    for backorder in session.scalars(of_order):  # one query for the order, not one per line
+        by_line.setdefault(backorder.order_line_id, []).append(backorder)
     states = []
     for line in lines:
-        rows = session.scalars(select(Backorder).where(Backorder.order_line_id == line.id)).all()
+        rows = by_line.get(line.id, [])
         waiting = sum(units_waiting(b) for b in rows if b.status == "waiting")
         allocated = sum(b.quantity_allocated for b in rows)
         taken = min(reserved.get(line.id, 0), waiting)
