@@ -12,7 +12,7 @@ from types import TracebackType
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_MS = 30_000
@@ -55,7 +55,8 @@ def _ping_when_idle(engine: Engine) -> None:
         try:
             engine.dialect.do_ping(dbapi_connection)
         except engine.dialect.loaded_dbapi.Error as error:
-            raise DisconnectionError(f"pooled connection lost while idle: {error}") from error
+            # As pool_pre_ping does: the others of the pool predate it too (a server restart), so all go.
+            raise InvalidatePoolError(f"pooled connection lost while idle: {error}") from error
 
 
 def _serialise_sqlite_writers(engine: Engine) -> None:

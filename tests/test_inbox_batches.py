@@ -198,6 +198,26 @@ def test_stock_changes_go_in_larger_batches_while_no_order_is_due(new_uow, shop,
     assert deliveries(new_uow) == [("processed", None)] * 8
 
 
+def test_a_larger_batch_settles_echoes_only_and_leaves_other_stock_changes_to_their_own(
+    new_uow, shop, deliver, monkeypatch
+):
+    # A stock change that is not an echo may ask its storefront for the number: not while 200 wait.
+    _, channel = shop
+    taken = []
+    batch = inbox._process_batch
+    monkeypatch.setattr(inbox, "_process_batch", lambda *a, **kw: taken.append(batch(*a, **kw)) or taken[-1])
+    deliver(channel, *({"order": str(n), "sku": "C", "qty": 1} for n in range(3)))
+    echo, differs = {"stock": 5, "variant": "1"}, {"stock": 1, "variant": "2"}  # B shows 2 as we know it
+    deliver(channel, echo, differs, echo)
+    process(new_uow, batch=2, stock_batch=5)
+    # The third order and the echoes in the larger batch; the differing one in a batch of its own, where
+    # it waits for order deliveries that may explain it.
+    assert taken == [2, 4, 1]
+    assert deliveries(new_uow) == [("processed", None)] * 3 + [("processed", None), ("received", None)] + [
+        ("processed", None)
+    ]
+
+
 def test_an_order_is_processed_before_stock_changes_that_arrived_earlier(new_uow, shop, deliver):
     _, channel_id = shop
     deliver(channel_id, {"stock": 5, "variant": "1"}, {"order": "9001", "sku": "A", "qty": 1})

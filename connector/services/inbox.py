@@ -40,9 +40,10 @@ MAX_ATTEMPTS = 5
 # push. When the worker falls behind, stock changes wait; each is judged whenever it comes (sync.py).
 ORDERS_FIRST = case((ORDER_DELIVERY, 0), else_=1)
 BATCH = 25  # deliveries per transaction: enough to share the follow-up, short enough to hold locks briefly
-# Deliveries per transaction while no order is due: stock changes (mostly echoes, settled together by
-# `settle_echoes`) cost little each, so a larger batch spreads the turn, the due queries and the commit
-# over more of them; an order arriving meanwhile waits for one such batch at most.
+# Deliveries per transaction while no order is due: echoes of our own pushes, settled together by
+# `settle_echoes`, cost little each, so a larger batch spreads the turn, the due queries and the commit
+# over more of them. Only echoes are taken past BATCH; an order arriving meanwhile waits for one such
+# batch at most.
 STOCK_BATCH = 200
 # The advisory-lock class of a merchant's inbox turn (PostgreSQL; the second key is the merchant id).
 INBOX_TURN = 0x1B0C
@@ -348,7 +349,7 @@ def _process_batch(
 ) -> int:
     """Claim up to `size` due deliveries and process them in one transaction; returns how many. Orders
     come first, so when the last of them is a stock change no order is due, and the batch takes further
-    stock changes up to `stock_size` in all."""
+    deliveries up to `stock_size` in all, settling those that are echoes of our pushes."""
     outcome = InboxReport()
     with uow:
         query = (
@@ -363,9 +364,12 @@ def _process_batch(
                 return 0
             query = query.where(turn).with_for_update(skip_locked=True)
         rows = uow.session.scalars(query).all()
+        extra: set[int] = set()  # taken to settle as echoes only; anything else waits for its own batch
         if stock_size > len(rows) == size and not is_order_topic(rows[-1].topic):
             more = query.where(~ORDER_DELIVERY, InboxDelivery.id > rows[-1].id).limit(stock_size - size)
-            rows += uow.session.scalars(more).all()
+            more_rows = uow.session.scalars(more).all()
+            extra = {row.id for row in more_rows}
+            rows += more_rows
         touched = Touched()
         channels: dict[int, Channel] = {}
         for row in rows:
@@ -382,16 +386,17 @@ def _process_batch(
             if row.id in orders:
                 _processed(row, orders[row.id], now)
                 outcome.processed += 1
-            elif row not in stock:
+            elif row not in stock and row.id not in extra:
                 _process_one(uow, row, channels[row.channel_id], parsed[row.id], now, touched, outcome)
         # Then the stock changes, against the numbers the batch's orders left: most are echoes of our
-        # own pushes, settled together without a savepoint each; the others one by one.
+        # own pushes, settled together without a savepoint each; the others one by one (those beyond
+        # `size` in a later batch: one may ask its storefront for the number, too slow to hold the turn).
         echoes = settle_echoes(uow, [(row.id, channels[row.channel_id], parsed[row.id][1]) for row in stock])
         for row in stock:
             if row.id in echoes:
                 _processed(row, echoes[row.id], now)
                 outcome.processed += 1
-            else:
+            elif row.id not in extra:
                 _process_one(uow, row, channels[row.channel_id], parsed[row.id], now, touched, outcome)
         moved = bool(touched.items)
         touched.follow_up(uow, now)
