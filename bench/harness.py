@@ -335,13 +335,11 @@ class World:
                     func.coalesce(func.sum(Backorder.quantity), 0),
                 ).where(Backorder.merchant_id == self.merchant_id, Backorder.oversold.is_(True))
             ).one()
-            safety_uses = uow.session.scalar(
-                select(func.count())
-                .select_from(AuditEntry)
-                .where(
+            safety_uses = uow.session.execute(
+                select(AuditEntry.subject, AuditEntry.details).where(
                     AuditEntry.merchant_id == self.merchant_id, AuditEntry.action == "stock.safety_stock_used"
                 )
-            )
+            ).all()
             orders = uow.session.scalar(select(func.count()).select_from(Order))
             units = uow.session.scalar(select(func.coalesce(func.sum(OrderLine.quantity_committed), 0)))
             failed = uow.session.scalar(
@@ -353,6 +351,9 @@ class World:
                 )
             ).all()
         ledger = self.ledger()
+        drawn: dict[str, int] = {}
+        for subject, details in safety_uses:
+            drawn[subject] = drawn.get(subject, 0) + int(details["units"])
         return {
             "orders_placed": len(self.placed),
             "orders_recorded": int(orders),
@@ -366,9 +367,10 @@ class World:
             "oversold_skus": sum(1 for level in ledger.values() if level.committed > level.on_hand),
             "skus_sold_out": sum(1 for level in ledger.values() if level.available <= 0),
             "units_sold_beyond_offered": sum(max(-level.available, 0) for level in ledger.values()),
-            "skus_drawing_on_safety_stock": sum(1 for level in ledger.values() if level.available < 0),
-            "most_drawn_on_one_sku": max((max(-level.available, 0) for level in ledger.values()), default=0),
-            "safety_stock_uses_recorded": int(safety_uses),
+            # From the product's record of each use: races the safety stock absorbed, not oversold ones.
+            "safety_stock_uses_recorded": len(safety_uses),
+            "skus_drawing_on_safety_stock": len(drawn),
+            "most_drawn_on_one_sku": max(drawn.values(), default=0),
             "store_mismatches": len(self.mismatches()),
             "failed_deliveries": int(failed),
             "dead_pushes": len(dead),

@@ -187,8 +187,9 @@ def main() -> None:
         default=0,
         help="correctness part: the merchant's safety stock, units of every SKU the stores are not offered"
         " and that serve an order racing a sell-out on another store (default 0, the product's default:"
-        " two stores sometimes sell an item's last units within 20-700 ms of each other, faster than any"
-        " push, and such races show as oversold units; 2, one order's worth here, absorbs them)",
+        " two stores sometimes sell an item's last units before either's order has reached the other,"
+        " which under this load takes seconds, and such races show as oversold units; 2, one order's worth"
+        " here, absorbs most of them)",
     )
     parser.add_argument(
         "--kill-a-worker",
