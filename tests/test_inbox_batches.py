@@ -183,12 +183,18 @@ def test_a_delivery_caught_in_a_deadlock_is_tried_again_soon_without_counting_an
     assert committed(new_uow, merchant, "C") == 1
 
 
-def test_stock_changes_go_in_larger_batches_while_no_order_is_due(new_uow, shop, deliver, monkeypatch):
+@pytest.fixture
+def taken(monkeypatch):
+    """How many deliveries each batch took, in order."""
+    sizes = []
+    batch = inbox._process_batch
+    monkeypatch.setattr(inbox, "_process_batch", lambda *a, **kw: sizes.append(batch(*a, **kw)) or sizes[-1])
+    return sizes
+
+
+def test_stock_changes_go_in_larger_batches_while_no_order_is_due(new_uow, shop, deliver, taken):
     # Echoes cost little each; the turn, the due queries and the commit are spread over more of them.
     _, channel = shop
-    taken = []
-    batch = inbox._process_batch
-    monkeypatch.setattr(inbox, "_process_batch", lambda *a, **kw: taken.append(batch(*a, **kw)) or taken[-1])
     deliver(channel, *({"order": str(n), "sku": "C", "qty": 1} for n in range(3)))
     deliver(channel, *({"stock": 5, "variant": "1"} for _ in range(5)))  # echoes of our own push
     assert process(new_uow, batch=2, stock_batch=5).processed == 8
@@ -199,13 +205,10 @@ def test_stock_changes_go_in_larger_batches_while_no_order_is_due(new_uow, shop,
 
 
 def test_a_larger_batch_settles_echoes_only_and_leaves_other_stock_changes_to_their_own(
-    new_uow, shop, deliver, monkeypatch
+    new_uow, shop, deliver, taken
 ):
     # A stock change that is not an echo may ask its storefront for the number: not while 200 wait.
     _, channel = shop
-    taken = []
-    batch = inbox._process_batch
-    monkeypatch.setattr(inbox, "_process_batch", lambda *a, **kw: taken.append(batch(*a, **kw)) or taken[-1])
     deliver(channel, *({"order": str(n), "sku": "C", "qty": 1} for n in range(3)))
     echo, differs = {"stock": 5, "variant": "1"}, {"stock": 1, "variant": "2"}  # B shows 2 as we know it
     deliver(channel, echo, differs, echo)
@@ -213,9 +216,7 @@ def test_a_larger_batch_settles_echoes_only_and_leaves_other_stock_changes_to_th
     # The third order and the echoes in the larger batch; the differing one in a batch of its own, where
     # it waits for order deliveries that may explain it.
     assert taken == [2, 4, 1]
-    assert deliveries(new_uow) == [("processed", None)] * 3 + [("processed", None), ("received", None)] + [
-        ("processed", None)
-    ]
+    assert deliveries(new_uow) == [("processed", None)] * 4 + [("received", None), ("processed", None)]
 
 
 def test_an_order_is_processed_before_stock_changes_that_arrived_earlier(new_uow, shop, deliver):

@@ -315,10 +315,10 @@ def process_due(
     once. A batch that fails as a whole (a deadlock with another worker) is rolled back and its
     deliveries are processed one by one."""
     report = InboxReport()
+    look_first = not new_uow().locks_rows  # on PostgreSQL the batch's own turn query answers "anything due?"
     while report.processed + report.failed + report.deferred < limit:
         spool.move(new_uow)  # deliveries stored while another writer had the turn (SQLite)
-        # On PostgreSQL the batch's own turn query answers whether anything is due.
-        if not new_uow().locks_rows and not _any_due(new_uow(), now()):
+        if look_first and not _any_due(new_uow(), now()):
             break
         room = limit - (report.processed + report.failed + report.deferred)
         size = min(batch, room)
