@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import random
 import subprocess
@@ -321,6 +322,24 @@ class World:
         raise AssertionError(
             f"not settled after {timeout:.0f} s: backlog {self.backlog()}, mismatches {self.mismatches()[:5]}"
         )
+
+    def webhook_delays(self) -> dict[str, float]:
+        """How long the stand-in stores took from an event to our intake accepting its webhook, p50/p95 by
+        platform, for orders and for everything else (mostly echoes of our pushes): the part of the race
+        window that is the platforms' senders and our intake, not our processing."""
+        found: dict[str, list[float]] = {}
+        for name, sandbox in self.stores.items():
+            sender = sandbox.webhooks if name.endswith("myshopify.com") else sandbox.sender
+            platform = "shopify" if name.endswith("myshopify.com") else "woocommerce"
+            for topic, seconds in list(sender.delivered_after):
+                kind = "orders" if topic.startswith("order") else "other"
+                found.setdefault(f"webhook_delay_{platform}_{kind}", []).append(seconds)
+        figures = {}
+        for key, values in sorted(found.items()):
+            values.sort()
+            figures[f"{key}_p50_s"] = round(values[len(values) // 2], 2)
+            figures[f"{key}_p95_s"] = round(values[max(0, math.ceil(0.95 * len(values)) - 1)], 2)
+        return figures
 
     def counts(self) -> dict[str, int]:
         """Correctness figures: orders recorded vs placed, units committed vs sold; oversold as the product

@@ -82,6 +82,7 @@ class Delivery:
     body: bytes
     on_result: Callable[[bool], None] | None = None  # told whether the receiver accepted it
     attempts: int = 0
+    queued_at: float = field(default_factory=time.monotonic)
 
 
 class WebhookSender:
@@ -109,6 +110,8 @@ class WebhookSender:
         self.timeout = timeout
         self.sent: list[Delivery] = []
         self.failed: list[Delivery] = []
+        # (topic, seconds from the event to the receiver's acceptance), for benches that ask where time goes
+        self.delivered_after: list[tuple[str, float]] = []
         self._queue: list[tuple[float, int, Delivery]] = []
         self._held: Delivery | None = None
         self._seq = 0
@@ -194,6 +197,7 @@ class WebhookSender:
             accepted = False
         if accepted:
             self.sent.append(delivery)
+            self.delivered_after.append((_topic(delivery.headers), time.monotonic() - delivery.queued_at))
         elif delivery.attempts < self.max_attempts:
             with self._cond:
                 self._push(delivery, self.base_delay * 2 ** (delivery.attempts - 1))
@@ -201,6 +205,13 @@ class WebhookSender:
             self.failed.append(delivery)
         if delivery.on_result is not None:
             delivery.on_result(accepted)
+
+
+def _topic(headers: dict[str, str]) -> str:
+    for name, value in headers.items():
+        if name.lower() in ("x-shopify-topic", "x-wc-webhook-topic"):
+            return value
+    return ""
 
 
 def load_catalog(path: str | Path | None) -> list[ItemDraft]:
