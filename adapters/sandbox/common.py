@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import logging
 import random
 import threading
@@ -10,8 +11,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import requests
+from typing import Any
+from urllib.parse import urlsplit
 
 from connector.domain.catalog import ItemDraft, parse_catalog
 
@@ -116,7 +117,7 @@ class WebhookSender:
         self._held: Delivery | None = None
         self._seq = 0
         self._cond = threading.Condition()
-        self._local = threading.local()  # a requests.Session per sending thread
+        self._local = threading.local()  # kept-alive connections per sending thread
         self._busy = 0
         self._threads = [
             threading.Thread(target=self._run, name=f"sandbox-webhooks-{n}", daemon=True)
@@ -177,22 +178,9 @@ class WebhookSender:
     def _deliver(self, delivery: Delivery) -> None:
         delivery.attempts += 1
         try:
-            session = getattr(self._local, "session", None)
-            if session is None:
-                session = self._local.session = requests.Session()
-                # A platform's sender knows nothing of this machine's proxy and CA settings; reading them
-                # (a CA bundle path checked on disk for every request) cost the stand-in stores' process
-                # an eighth of its CPU under load.
-                session.trust_env = False
-            response = session.post(
-                delivery.url,
-                data=delivery.body,
-                headers=delivery.headers,
-                timeout=self.timeout,
-                allow_redirects=False,
-            )
-            accepted = 200 <= response.status_code < 400
-        except requests.RequestException as error:
+            status = self._post(delivery)
+            accepted = 200 <= status < 400
+        except (OSError, http.client.HTTPException) as error:
             log.info("webhook to %s failed: %s", delivery.url, type(error).__name__)
             accepted = False
         if accepted:
@@ -205,6 +193,67 @@ class WebhookSender:
             self.failed.append(delivery)
         if delivery.on_result is not None:
             delivery.on_result(accepted)
+
+    def _post(self, delivery: Delivery) -> int:
+        """POST the delivery on this thread's kept-alive connection to its host; the response status.
+
+        Plain `http.client`, as a platform's sender is a lean HTTP client: `requests` spent more of the
+        stand-in stores' shared process on each delivery than the receiver did. Redirects are not followed.
+        A kept connection the receiver closed while idle is replaced and the delivery sent once more."""
+        target = urlsplit(delivery.url)
+        path = (target.path or "/") + (f"?{target.query}" if target.query else "")
+        kept = self._local.__dict__.setdefault("connections", {})
+        while True:
+            connection = kept.pop(target.netloc, None)
+            reused = connection is not None
+            if connection is None:
+                kind = http.client.HTTPSConnection if target.scheme == "https" else http.client.HTTPConnection
+                connection = kind(target.hostname, target.port, timeout=self.timeout)
+            try:
+                connection.request("POST", path, body=delivery.body, headers=delivery.headers)
+                response = connection.getresponse()
+                response.read()
+            except _CLOSED_WHILE_IDLE:
+                connection.close()
+                if reused:
+                    continue  # nothing reached the receiver on it; a fresh connection next
+                raise
+            except BaseException:
+                connection.close()
+                raise
+            if response.will_close:
+                connection.close()
+            else:
+                kept[target.netloc] = connection
+            return response.status
+
+
+# What a kept-alive connection the receiver closed while it sat idle fails with on its next use.
+_CLOSED_WHILE_IDLE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+
+
+class SkuIndex:
+    """The first live record with a SKU, found without scanning every record.
+
+    Records may change SKU or die at any time, so a remembered position is checked on every lookup and
+    the index is rebuilt when it is stale or misses; in insertion order, as a scan would find them."""
+
+    def __init__(self, records: dict, live: Callable[[Any], bool] = lambda _record: True):
+        self._records = records
+        self._live = live
+        self._ids: dict[str, Any] = {}
+
+    def find(self, sku: str | None):
+        if not sku:
+            return None
+        record = self._records.get(self._ids.get(sku))
+        if record is None or record.sku != sku or not self._live(record):
+            self._ids = {}
+            for key, candidate in self._records.items():
+                if candidate.sku and self._live(candidate):
+                    self._ids.setdefault(candidate.sku, key)
+            record = self._records.get(self._ids.get(sku))
+        return record
 
 
 def _topic(headers: dict[str, str]) -> str:

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from connector.domain.catalog import ItemDraft
 
+from ..common import SkuIndex
 from . import payloads
 from .models import (
     AdjustmentGroup,
@@ -62,6 +63,7 @@ class Store:
         self.location = Location(self.next_id(), "Shop location", self.created_at, self.created_at)
         self.products: dict[int, Product] = {}
         self.variants: dict[int, Variant] = {}
+        self._skus = SkuIndex(self.variants)
         self.items: dict[int, InventoryItem] = {}
         self.levels: dict[tuple[int, int], InventoryLevel] = {}
         self.metafields: dict[int, Metafield] = {}
@@ -143,7 +145,7 @@ class Store:
         return variant
 
     def variant_by_sku(self, sku: str) -> Variant | None:
-        return next((v for v in self.variants.values() if v.sku == sku), None)
+        return self._skus.find(sku)
 
     def level_of(self, variant: Variant) -> InventoryLevel:
         return self.levels[(variant.inventory_item_id, self.location.id)]

@@ -12,6 +12,7 @@ from copy import deepcopy
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..common import SkuIndex
 from .products import (
     PRODUCT_TYPES,
     Product,
@@ -63,6 +64,7 @@ class Store:
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.products: dict[int, Product] = {}
+        self._skus = SkuIndex(self.products, lambda product: product.status != "trash")
         self.orders: dict[int, Order] = {}
         self.refunds: dict[int, Refund] = {}
         self.coupons: dict[int, Coupon] = {}
@@ -132,7 +134,7 @@ class Store:
         return [self.products[i] for i in parent.children if i in self.products]
 
     def by_sku(self, sku: str) -> Product | None:
-        return next((p for p in self.products.values() if sku and p.sku == sku and p.status != "trash"), None)
+        return self._skus.find(sku)
 
     # -- product writes ----------------------------------------------------------------------------
 
