@@ -549,3 +549,43 @@ def test_a_spooled_delivery_that_cannot_be_moved_holds_up_nothing(new_uow, engin
         aside = kept._connection.execute("SELECT dedupe_key, reason FROM set_aside").fetchall()
     assert [key for key, _reason in aside] == [f"{channel_id}:orders/create:b"]  # kept, with the reason
     assert "FOREIGN KEY" in aside[0][1]
+
+
+def test_the_turn_goes_to_the_merchant_with_an_order_waiting_then_to_the_one_waiting_longest(new_uow, engine):
+    # Read off the index of waiting deliveries, one probe per merchant, never a pass over the backlog.
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time and no turns")
+    first, second, third = (merchant_with_items(new_uow, {"A": 1}) for _ in range(3))
+    now = datetime.now(UTC)
+
+    def waiting(merchant, topic, *, later=timedelta(0)):
+        with new_uow() as uow:
+            key = f"{merchant}:{topic}:{next(NUMBERS)}"
+            uow.session.add(
+                InboxDelivery(
+                    merchant_id=merchant,
+                    platform="shopify",
+                    topic=topic,
+                    dedupe_key=key,
+                    body=b"{}",
+                    process_after=now + later,
+                )
+            )
+            uow.commit()
+
+    waiting(first, "inventory_levels/update")
+    waiting(second, "inventory_levels/update")
+    waiting(third, "orders/create", later=timedelta(minutes=5))  # not due yet: no turn for it
+    waiting(second, "orders/create")
+    waiting(None, "shop/redact")  # merchantless deliveries have a turn too
+    with new_uow() as uow:
+        assert inbox._merchants_waiting(uow, now + timedelta(seconds=1)) == [second, first, None]
+        uow.session.execute(
+            InboxDelivery.__table__.update()
+            .where(InboxDelivery.merchant_id == second)
+            .values(status="processed")
+        )
+        assert inbox._merchants_waiting(uow, now + timedelta(seconds=1)) == [first, None]
+
+
+NUMBERS = itertools.count()

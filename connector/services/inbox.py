@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Dialect, Engine, PoolProxiedConnection, case, event, func, select
+from sqlalchemy import Dialect, Engine, PoolProxiedConnection, event, func, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -20,9 +20,9 @@ from adapters.errors import WebhookRejected
 from connector.db import UnitOfWork, writing
 from connector.errors import ConnectorError
 from connector.models import Channel, InboxDelivery, utcnow
+from connector.models.messaging import ORDER_DELIVERY, ORDERS_FIRST, WAITING
 from connector.services import doorbell, spool
 from connector.services.sync import (
-    ORDER_DELIVERY,
     Deferred,
     Touched,
     apply_event,
@@ -35,10 +35,10 @@ from connector.services.sync import (
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
-# Order deliveries before stock changes: an order moves the ledger and every other store's number
-# (the path that keeps stores from overselling), while a stock change is mostly the echo of our own
-# push. When the worker falls behind, stock changes wait; each is judged whenever it comes (sync.py).
-ORDERS_FIRST = case((ORDER_DELIVERY, 0), else_=1)
+# Order deliveries go before stock changes (ORDERS_FIRST): an order moves the ledger and every other
+# store's number (the path that keeps stores from overselling), while a stock change is mostly the echo
+# of our own push. When the worker falls behind, stock changes wait; each is judged whenever it comes
+# (sync.py).
 BATCH = 25  # deliveries per transaction: enough to share the follow-up, short enough to hold locks briefly
 # Deliveries per transaction while no order is due: echoes of our own pushes, settled together by
 # `settle_echoes`, cost little each, so a larger batch spreads the turn, the due queries and the commit
@@ -354,8 +354,8 @@ def _process_batch(
     with uow:
         query = (
             select(InboxDelivery)
-            .where(InboxDelivery.status == "received", InboxDelivery.process_after <= now)
-            .order_by(ORDERS_FIRST, InboxDelivery.id)
+            .where(WAITING, InboxDelivery.process_after <= now)
+            .order_by(ORDERS_FIRST, InboxDelivery.id)  # on PostgreSQL per merchant: ix_inbox_waiting
             .limit(size)
         )
         if uow.locks_rows:
@@ -434,20 +434,15 @@ def _orders_together(
 
 def _take_a_turn(uow: UnitOfWork, now: datetime):
     """Take one merchant's inbox turn for this transaction (PostgreSQL) and return the condition for its
-    deliveries: the merchant with due deliveries whose turn no other worker holds; None when every such
-    merchant is being processed.
+    deliveries: the merchant with due deliveries whose turn no other worker holds, the one whose next
+    delivery is an order first, then the one waiting longest; None when every such merchant is being
+    processed.
 
     One batch at a time per merchant: concurrent batches of one catalogue nearly always share an item,
     so they waited on each other's item locks until the whole other batch committed (a convoy that fell
     17 s behind at 50 orders/s) and deadlocked now and then. Other workers take other merchants' turns
     and the dispatch meanwhile. The lock ends with the transaction, a killed worker's with its connection."""
-    due = (
-        select(InboxDelivery.merchant_id, func.min(InboxDelivery.id).label("first"))
-        .where(InboxDelivery.status == "received", InboxDelivery.process_after <= now)
-        .group_by(InboxDelivery.merchant_id)
-        .order_by("first")
-    )
-    for merchant_id, _ in uow.session.execute(due).all():
+    for merchant_id in _merchants_waiting(uow, now):
         key = merchant_id if merchant_id is not None else 0  # ids start at 1; 0 holds merchantless ones
         if uow.session.scalar(select(func.pg_try_advisory_xact_lock(INBOX_TURN, key))):
             return (
@@ -456,6 +451,39 @@ def _take_a_turn(uow: UnitOfWork, now: datetime):
                 else (InboxDelivery.merchant_id.is_(None))
             )
     return None
+
+
+def _merchants_waiting(uow: UnitOfWork, now: datetime) -> list[int | None]:
+    """Merchants with due deliveries, most urgent first (see `_take_a_turn`), read off ix_inbox_waiting:
+    a few index probes per merchant, never a pass over the backlog (grouping every waiting delivery cost
+    milliseconds a batch with thousands of echoes waiting, and one merchant's batches are serial)."""
+    inbox = InboxDelivery.__table__
+    # The merchants with waiting deliveries, one probe each: a recursive skip along merchant_id.
+    lowest = select(func.min(inbox.c.merchant_id).label("merchant_id")).where(WAITING)
+    merchants = lowest.cte("merchants", recursive=True)
+    higher = select(func.min(inbox.c.merchant_id)).where(
+        WAITING, inbox.c.merchant_id > merchants.c.merchant_id
+    )
+    merchants = merchants.union_all(
+        select(higher.scalar_subquery()).where(merchants.c.merchant_id.is_not(None))
+    )
+
+    def following(merchant):  # a merchant's next due delivery, as its batch would take it
+        return (
+            select(ORDERS_FIRST.label("urgency"), inbox.c.id)
+            .where(WAITING, merchant, inbox.c.process_after <= now)
+            .order_by(ORDERS_FIRST, inbox.c.id)
+            .limit(1)
+        )
+
+    each = following(inbox.c.merchant_id == merchants.c.merchant_id).lateral()
+    found = uow.session.execute(
+        select(merchants.c.merchant_id, each.c.urgency, each.c.id).join(each, literal_column("TRUE"))
+    ).all()
+    merchantless = uow.session.execute(following(inbox.c.merchant_id.is_(None))).first()
+    if merchantless is not None:
+        found.append((None, *merchantless))
+    return [merchant_id for merchant_id, *_next in sorted(found, key=lambda row: (row[1], row[2]))]
 
 
 def _parse(row: InboxDelivery, channel: Channel, port_for) -> tuple[Any, list | None, Exception | None]:

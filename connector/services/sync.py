@@ -43,13 +43,11 @@ from connector.models import (
     OrderLine,
     OutboxRow,
 )
+from connector.models.messaging import ORDER_DELIVERY, ORDER_TOPIC_PREFIX
 from connector.services import backorders, ledger, lifecycle, shown
 
 # How long a storefront stock change waits for order deliveries that may explain it.
 EXPLAIN_GRACE = timedelta(seconds=10)
-# An order's delivery: Shopify's orders/…, WooCommerce's order.… topics.
-ORDER_PREFIX = "order"
-ORDER_DELIVERY = InboxDelivery.topic.like(f"{ORDER_PREFIX}%")
 # How soon it looks again while such deliveries, or a push of ours to that listing, are under way.
 RECHECK = timedelta(seconds=2)
 # How soon it asks again when the storefront could not answer.
@@ -58,7 +56,7 @@ STORE_AWAY = timedelta(seconds=15)
 
 def is_order_topic(topic: str) -> bool:
     """Whether a delivery's topic is an order's: what `ORDER_DELIVERY` selects in SQL."""
-    return topic.startswith(ORDER_PREFIX)
+    return topic.startswith(ORDER_TOPIC_PREFIX)
 
 
 class Deferred(Exception):
