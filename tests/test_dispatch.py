@@ -397,3 +397,30 @@ def test_a_lease_of_a_worker_process_that_is_gone_is_taken_over_at_once(new_uow,
     # A lease named otherwise than a worker's process/thread says nothing of its holder: it runs out.
     assert dispatch.lease_channel(new_uow(), "cli", t0) == channel
     assert dispatch.lease_channel(new_uow(), "host-b:202:bbbbbb/0", later) is None
+
+
+def test_a_quantity_queued_while_states_are_sent_goes_out_in_the_same_round(new_uow, world):
+    # States take a call per product; a sale elsewhere meanwhile must not wait for the next round to
+    # reach this store, or the store sells units that are gone.
+    from adapters.base import Outcome
+
+    merchant, channel, store = world
+    sent: list[str] = []
+
+    class Store(FakeStorefront):
+        def set_quantities(self, updates, *, idempotency_key):
+            sent.append("quantities " + ",".join(sorted(u.ref.variant_id for u in updates)))
+            return super().set_quantities(updates, idempotency_key=idempotency_key)
+
+        def set_backorder_states(self, states):
+            sent.append("states " + ",".join(s.ref.variant_id for s in states))
+            change(new_uow, merchant, "S2", "commit", 3, "order-elsewhere")  # while the states go out
+            return [Outcome(s.ref, "ok") for s in states]
+
+    port = Store(store.entries)
+    change(new_uow, merchant, "S1", "commit", 10, "order-1")  # sold out: its number, then its state
+    assert states_queued(new_uow, merchant, "S1") == ["sold_out"]
+    run(new_uow, channel, port, Clock())
+    assert sent == ["quantities 1", "states 1", "quantities 2"]
+    assert port.quantities["2"] == 7
+    assert not rows(new_uow, "pending")

@@ -206,36 +206,44 @@ def dispatch_round(
             return True
         return False
 
-    plan = _plan(new_uow(), channel_id, now())
-    stopped = False  # the store refused us (auth, throttling) or another worker took the channel
-    for start in range(0, len(plan), port.max_quantity_batch):
-        batch = plan[start : start + port.max_quantity_batch]
-        if not still_ours():
-            report.errors.append("lease lost to another worker; stopping this round")
-            stopped = True
-            break
-        updates = [QuantityUpdate(p.ref, p.quantity, p.expected) for p in batch]
-        key = _batch_key(channel_id, batch, now())
-        report.sent += len(batch)
-        believed = _believed(new_uow(), channel_id, batch)
-        try:
-            outcomes = port.set_quantities(updates, idempotency_key=key)
-        except ChannelError as error:
-            _fail_all(new_uow(), channel_id, batch, error, now(), policy, rng, report)
-            if isinstance(error, ChannelAuthFailed | ChannelThrottled):
-                stopped = True  # the rest would fail the same way; they stay pending for later
-                break
-            continue
-        _record_surely(new_uow, channel_id, batch, outcomes, believed, now, policy, rng, report)
-    if not stopped and still_ours():
-        # Most rounds carry only quantities: the other phases run when rows of their kind are due.
+    def send_quantities() -> bool:
+        """Send the due quantities; False when the store refused us or the lease was lost."""
+        plan = _plan(new_uow(), channel_id, now())
+        for start in range(0, len(plan), port.max_quantity_batch):
+            batch = plan[start : start + port.max_quantity_batch]
+            if not still_ours():
+                report.errors.append("lease lost to another worker; stopping this round")
+                return False
+            updates = [QuantityUpdate(p.ref, p.quantity, p.expected) for p in batch]
+            key = _batch_key(channel_id, batch, now())
+            report.sent += len(batch)
+            believed = _believed(new_uow(), channel_id, batch)
+            try:
+                outcomes = port.set_quantities(updates, idempotency_key=key)
+            except ChannelError as error:
+                _fail_all(new_uow(), channel_id, batch, error, now(), policy, rng, report)
+                if isinstance(error, ChannelAuthFailed | ChannelThrottled):
+                    return False  # the rest would fail the same way; they stay pending for later
+                continue
+            _record_surely(new_uow, channel_id, batch, outcomes, believed, now, policy, rng, report)
+        return True
+
+    if not send_quantities() or not still_ours():
+        return report
+    # Most rounds carry only quantities: the other phases run when rows of their kind are due. Each
+    # takes a second or more under load (a call per product, lists ranked), and a quantity queued
+    # meanwhile is what keeps another store from selling units that are gone: it goes out between
+    # phases, not after the round.
+    due = _due_kinds(new_uow(), channel_id, now())
+    if "backorder_state" in due:
+        states.send_states(new_uow, channel_id, port, now, policy=policy, rng=rng, report=report)
         due = _due_kinds(new_uow(), channel_id, now())
-        if "backorder_state" in due:
-            states.send_states(new_uow, channel_id, port, now, policy=policy, rng=rng, report=report)
-        if "order_tag" in due:
-            states.send_tags(new_uow, channel_id, port, now, policy=policy, rng=rng, report=report)
-        if SUBSTITUTES in due and ("quantity" not in due or now() - due[SUBSTITUTES] > SUBSTITUTES_MAY_WAIT):
-            send_substitutes(new_uow, channel_id, port, now, policy=policy, rng=rng, report=report)
+        if "quantity" in due and not (send_quantities() and still_ours()):
+            return report
+    if "order_tag" in due:
+        states.send_tags(new_uow, channel_id, port, now, policy=policy, rng=rng, report=report)
+    if SUBSTITUTES in due and ("quantity" not in due or now() - due[SUBSTITUTES] > SUBSTITUTES_MAY_WAIT):
+        send_substitutes(new_uow, channel_id, port, now, policy=policy, rng=rng, report=report)
     return report
 
 
