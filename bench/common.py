@@ -167,8 +167,8 @@ def _seed_unique(store, lookup: str, seed, drafts: list[ItemDraft]) -> None:
     """Seed an empty store with drafts whose SKUs are unique by construction, fast.
 
     Two things in the sandbox stores are quadratic in the products seeded at once, which makes
-    100,000 take hours: the SKU look-up scans every product, and a WooCommerce transaction checks each
-    new event against a list of all its events. So the drafts go in chunks of whole products (one
+    100,000 take hours: the SKU look-up of a new SKU scans every product, and a WooCommerce
+    transaction checks each new event against a list of all its events. So the drafts go in chunks of whole products (one
     transaction each), and, since the SKUs are unique, the look-up answers None during the seeding
     alone; the store serves requests with its own look-up."""
     if len({draft.sku for draft in drafts}) != len(drafts) or store.products:

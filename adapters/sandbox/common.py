@@ -170,6 +170,8 @@ class WebhookSender:
                 self._busy += 1
             try:
                 self._deliver(delivery)
+            except Exception:  # a sender thread outlives any one delivery
+                log.exception("webhook to %s: delivery failed unexpectedly", delivery.url)
             finally:
                 with self._cond:
                     self._busy -= 1
@@ -180,7 +182,7 @@ class WebhookSender:
         try:
             status = self._post(delivery)
             accepted = 200 <= status < 400
-        except (OSError, http.client.HTTPException) as error:
+        except Exception as error:  # a refused connection or a URL it cannot send to: failed, retried
             log.info("webhook to %s failed: %s", delivery.url, type(error).__name__)
             accepted = False
         if accepted:
@@ -199,12 +201,15 @@ class WebhookSender:
 
         Plain `http.client`, as a platform's sender is a lean HTTP client: `requests` spent more of the
         stand-in stores' shared process on each delivery than the receiver did. Redirects are not followed.
-        A kept connection the receiver closed while idle is replaced and the delivery sent once more."""
+        A kept connection that fails as one the receiver closed while idle does is replaced and the delivery
+        sent once more, in the same attempt (the receiver may have had it: a duplicate, which the
+        platforms send anyway)."""
         target = urlsplit(delivery.url)
         path = (target.path or "/") + (f"?{target.query}" if target.query else "")
         kept = self._local.__dict__.setdefault("connections", {})
+        where = (target.scheme, target.netloc)
         while True:
-            connection = kept.pop(target.netloc, None)
+            connection = kept.pop(where, None)
             reused = connection is not None
             if connection is None:
                 kind = http.client.HTTPSConnection if target.scheme == "https" else http.client.HTTPConnection
@@ -216,7 +221,7 @@ class WebhookSender:
             except _CLOSED_WHILE_IDLE:
                 connection.close()
                 if reused:
-                    continue  # nothing reached the receiver on it; a fresh connection next
+                    continue  # on a fresh connection
                 raise
             except BaseException:
                 connection.close()
@@ -224,7 +229,7 @@ class WebhookSender:
             if response.will_close:
                 connection.close()
             else:
-                kept[target.netloc] = connection
+                kept[where] = connection
             return response.status
 
 
@@ -233,27 +238,32 @@ _CLOSED_WHILE_IDLE = (http.client.RemoteDisconnected, ConnectionResetError, Brok
 
 
 class SkuIndex:
-    """The first live record with a SKU, found without scanning every record.
+    """The first live record with a SKU, found without scanning every record (callers hold the store's
+    lock, as for every other read of its records).
 
-    Records may change SKU or die at any time, so a remembered position is checked on every lookup and
-    the index is rebuilt when it is stale or misses; in insertion order, as a scan would find them."""
+    Records may change SKU or die at any time, so a remembered position is checked on every lookup. A
+    lookup it cannot answer scans the records, as a store without the index would, and rebuilds the
+    index when the scan finds one: a new SKU (a product being created) costs one scan, not a rebuild.
+    With duplicate SKUs it gives the first record in insertion order as of its last rebuild."""
 
     def __init__(self, records: dict, live: Callable[[Any], bool] = lambda _record: True):
         self._records = records
         self._live = live
-        self._ids: dict[str, Any] = {}
+        self._keys: dict[str, Any] = {}
 
     def find(self, sku: str | None):
         if not sku:
             return None
-        record = self._records.get(self._ids.get(sku))
-        if record is None or record.sku != sku or not self._live(record):
-            self._ids = {}
+        record = self._records.get(self._keys.get(sku))
+        if record is not None and record.sku == sku and self._live(record):
+            return record
+        found = next((r for r in self._records.values() if r.sku == sku and self._live(r)), None)
+        if found is not None:
+            self._keys = {}
             for key, candidate in self._records.items():
                 if candidate.sku and self._live(candidate):
-                    self._ids.setdefault(candidate.sku, key)
-            record = self._records.get(self._ids.get(sku))
-        return record
+                    self._keys.setdefault(candidate.sku, key)
+        return found
 
 
 def _topic(headers: dict[str, str]) -> str:
