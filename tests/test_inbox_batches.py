@@ -551,7 +551,7 @@ def test_a_spooled_delivery_that_cannot_be_moved_holds_up_nothing(new_uow, engin
     assert "FOREIGN KEY" in aside[0][1]
 
 
-def test_the_turn_goes_to_the_merchant_with_an_order_waiting_then_to_the_one_waiting_longest(new_uow, engine):
+def test_the_turn_goes_to_the_merchant_waiting_longest_among_those_with_deliveries_due(new_uow, engine):
     # Read off the index of waiting deliveries, one probe per merchant, never a pass over the backlog.
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite has one writer at a time and no turns")
@@ -579,13 +579,13 @@ def test_the_turn_goes_to_the_merchant_with_an_order_waiting_then_to_the_one_wai
     waiting(second, "orders/create")
     waiting(None, "shop/redact")  # merchantless deliveries have a turn too
     with new_uow() as uow:
-        assert inbox._merchants_waiting(uow, now + timedelta(seconds=1)) == [second, first, None]
+        assert inbox._merchants_waiting(uow, now + timedelta(seconds=1)) == [first, second, None]
         uow.session.execute(
             InboxDelivery.__table__.update()
-            .where(InboxDelivery.merchant_id == second)
+            .where(InboxDelivery.merchant_id == first)
             .values(status="processed")
         )
-        assert inbox._merchants_waiting(uow, now + timedelta(seconds=1)) == [first, None]
-
+        assert inbox._merchants_waiting(uow, now + timedelta(seconds=1)) == [second, None]
+        assert inbox._merchants_waiting(uow, now + timedelta(minutes=6)) == [second, third, None]
 
 NUMBERS = itertools.count()

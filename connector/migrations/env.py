@@ -1,6 +1,7 @@
 """Alembic environment: uses the connection handed in by connector.migrate, or the configured URL."""
 
 from alembic import context
+from sqlalchemy import Column
 
 from connector.db import make_engine
 from connector.models import Base
@@ -9,7 +10,12 @@ config = context.config
 target_metadata = Base.metadata
 # Indexes on expressions, which autogenerate cannot compare (SQLite does not reflect them, PostgreSQL
 # gives them back rewritten): their migrations are written by hand and tests/test_migrations.py checks them.
-EXPRESSION_INDEXES = frozenset({"ix_inbox_waiting"})
+EXPRESSION_INDEXES = frozenset(
+    index.name
+    for table in target_metadata.tables.values()
+    for index in table.indexes
+    if any(not isinstance(part, Column) for part in index.expressions)
+)
 
 
 def comparable(object_, name, type_, reflected, compare_to) -> bool:

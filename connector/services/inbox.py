@@ -434,9 +434,8 @@ def _orders_together(
 
 def _take_a_turn(uow: UnitOfWork, now: datetime):
     """Take one merchant's inbox turn for this transaction (PostgreSQL) and return the condition for its
-    deliveries: the merchant with due deliveries whose turn no other worker holds, the one whose next
-    delivery is an order first, then the one waiting longest; None when every such merchant is being
-    processed.
+    deliveries: the merchant with due deliveries whose turn no other worker holds, the one waiting
+    longest first; None when every such merchant is being processed.
 
     One batch at a time per merchant: concurrent batches of one catalogue nearly always share an item,
     so they waited on each other's item locks until the whole other batch committed (a convoy that fell
@@ -454,9 +453,10 @@ def _take_a_turn(uow: UnitOfWork, now: datetime):
 
 
 def _merchants_waiting(uow: UnitOfWork, now: datetime) -> list[int | None]:
-    """Merchants with due deliveries, most urgent first (see `_take_a_turn`), read off ix_inbox_waiting:
-    a few index probes per merchant, never a pass over the backlog (grouping every waiting delivery cost
-    milliseconds a batch with thousands of echoes waiting, and one merchant's batches are serial)."""
+    """Merchants with due deliveries, the one whose oldest waited longest first, read off ix_inbox_waiting:
+    a few index probes per merchant, not a pass over the backlog (grouping every waiting delivery cost
+    milliseconds a batch with thousands of echoes waiting, and one merchant's batches are serial). Rows
+    deferred to later (stock changes awaiting their grace) are passed over one by one, from the table."""
     inbox = InboxDelivery.__table__
     # The merchants with waiting deliveries, one probe each: a recursive skip along merchant_id.
     lowest = select(func.min(inbox.c.merchant_id).label("merchant_id")).where(WAITING)
@@ -468,22 +468,29 @@ def _merchants_waiting(uow: UnitOfWork, now: datetime) -> list[int | None]:
         select(higher.scalar_subquery()).where(merchants.c.merchant_id.is_not(None))
     )
 
-    def following(merchant):  # a merchant's next due delivery, as its batch would take it
+    def oldest(merchant, urgency: int):  # a merchant's oldest due order delivery (0) or other one (1)
         return (
-            select(ORDERS_FIRST.label("urgency"), inbox.c.id)
-            .where(WAITING, merchant, inbox.c.process_after <= now)
+            select(inbox.c.id)
+            .where(
+                WAITING, merchant, literal_column(str(urgency)) == ORDERS_FIRST, inbox.c.process_after <= now
+            )
             .order_by(ORDERS_FIRST, inbox.c.id)
             .limit(1)
         )
 
-    each = following(inbox.c.merchant_id == merchants.c.merchant_id).lateral()
+    mine = inbox.c.merchant_id == merchants.c.merchant_id
+    orders, others = oldest(mine, 0).lateral(), oldest(mine, 1).lateral()
+    first = func.least(orders.c.id, others.c.id)  # NULL only when neither is due
     found = uow.session.execute(
-        select(merchants.c.merchant_id, each.c.urgency, each.c.id).join(each, literal_column("TRUE"))
+        select(merchants.c.merchant_id, first)
+        .outerjoin(orders, literal_column("TRUE"))
+        .outerjoin(others, literal_column("TRUE"))
+        .where(merchants.c.merchant_id.is_not(None), first.is_not(None))
     ).all()
-    merchantless = uow.session.execute(following(inbox.c.merchant_id.is_(None))).first()
-    if merchantless is not None:
-        found.append((None, *merchantless))
-    return [merchant_id for merchant_id, *_next in sorted(found, key=lambda row: (row[1], row[2]))]
+    merchantless = [uow.session.scalar(oldest(inbox.c.merchant_id.is_(None), urgency)) for urgency in (0, 1)]
+    if any(merchantless):
+        found.append((None, min(i for i in merchantless if i is not None)))
+    return [merchant_id for merchant_id, _first in sorted(found, key=lambda row: row[1])]
 
 
 def _parse(row: InboxDelivery, channel: Channel, port_for) -> tuple[Any, list | None, Exception | None]:
