@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import os
 import random
 import subprocess
@@ -28,6 +27,7 @@ from connector import migrate
 from connector.crypto import Vault
 from connector.db import UnitOfWork, make_engine, session_factory
 from connector.domain.catalog import ItemDraft
+from connector.domain.eta import nearest_rank_percentile
 from connector.domain.stock import StockLevel
 from connector.models import (
     AuditEntry,
@@ -41,9 +41,11 @@ from connector.models import (
     OutboxRow,
     utcnow,
 )
+from connector.models.messaging import ORDER_DELIVERY
 from connector.services import channels, merchants, policy, spool
 from connector.services.channel_import import import_catalog
 from connector.services.ledger import level_of
+from connector.services.sync import is_order_topic
 from connector.settings import Settings
 from connector.storefronts import StorefrontCache, subscribe
 from connector.web.app import create_app
@@ -323,22 +325,34 @@ class World:
             f"not settled after {timeout:.0f} s: backlog {self.backlog()}, mismatches {self.mismatches()[:5]}"
         )
 
-    def webhook_delays(self) -> dict[str, float]:
-        """How long the stand-in stores took from an event to our intake accepting its webhook, p50/p95 by
-        platform, for orders and for everything else (mostly echoes of our pushes): the part of the race
-        window that is the platforms' senders and our intake, not our processing."""
+    def delays(self) -> dict[str, float]:
+        """Where the race window between two stores goes, p50/p95 in seconds: from an event on a stand-in
+        store to our intake accepting its webhook, by platform, for orders and for everything else
+        (mostly echoes of our pushes; deliveries that failed are not in it, their retries are); and
+        from our intake to the worker applying an order delivery (its wait in the inbox)."""
         found: dict[str, list[float]] = {}
         for name, sandbox in self.stores.items():
-            sender = sandbox.webhooks if name.endswith("myshopify.com") else sandbox.sender
-            platform = "shopify" if name.endswith("myshopify.com") else "woocommerce"
+            shopify = name.endswith("myshopify.com")
+            sender = sandbox.webhooks if shopify else sandbox.sender
             for topic, seconds in list(sender.delivered_after):
-                kind = "orders" if topic.startswith("order") else "other"
-                found.setdefault(f"webhook_delay_{platform}_{kind}", []).append(seconds)
+                kind = "orders" if is_order_topic(topic) else "other"
+                found.setdefault(
+                    f"webhook_delay_{'shopify' if shopify else 'woocommerce'}_{kind}", []
+                ).append(seconds)
+        with self.new_uow().reading() as uow:
+            found["inbox_wait_orders"] = [
+                (processed - received).total_seconds()
+                for processed, received in uow.session.execute(
+                    select(InboxDelivery.processed_at, InboxDelivery.received_at).where(
+                        ORDER_DELIVERY, InboxDelivery.processed_at.is_not(None)
+                    )
+                )
+            ]
         figures = {}
         for key, values in sorted(found.items()):
-            values.sort()
-            figures[f"{key}_p50_s"] = round(values[len(values) // 2], 2)
-            figures[f"{key}_p95_s"] = round(values[max(0, math.ceil(0.95 * len(values)) - 1)], 2)
+            if values:
+                figures[f"{key}_p50_s"] = round(nearest_rank_percentile(values, 50), 2)
+                figures[f"{key}_p95_s"] = round(nearest_rank_percentile(values, 95), 2)
         return figures
 
     def counts(self) -> dict[str, int]:

@@ -149,7 +149,7 @@ def correctness(args) -> dict:
         counts["workers_killed"] = 1 if args.kill_a_worker else 0
         counts["run_seconds"] = round(time.monotonic() - started, 1)
         counts["settle_seconds_after_last_order"] = round(settle, 1)
-        counts.update(world.webhook_delays())
+        counts.update(world.delays())
         return counts
     finally:
         world.stop()
