@@ -588,4 +588,5 @@ def test_the_turn_goes_to_the_merchant_waiting_longest_among_those_with_deliveri
         assert inbox._merchants_waiting(uow, now + timedelta(seconds=1)) == [second, None]
         assert inbox._merchants_waiting(uow, now + timedelta(minutes=6)) == [second, third, None]
 
+
 NUMBERS = itertools.count()
