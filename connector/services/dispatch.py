@@ -232,8 +232,8 @@ def dispatch_round(
         return report
     # Most rounds carry only quantities: the other phases run when rows of their kind are due. Each
     # takes a second or more under load (a call per product, lists ranked), and a quantity queued
-    # meanwhile is what keeps another store from selling units that are gone: it goes out between
-    # phases, not after the round.
+    # meanwhile is what keeps another store from selling units that are gone: it goes out after each
+    # of those phases, not in a later round.
     due = _due_kinds(new_uow(), channel_id, now())
     if "backorder_state" in due:
         states.send_states(new_uow, channel_id, port, now, policy=policy, rng=rng, report=report)
@@ -244,6 +244,8 @@ def dispatch_round(
         states.send_tags(new_uow, channel_id, port, now, policy=policy, rng=rng, report=report)
     if SUBSTITUTES in due and ("quantity" not in due or now() - due[SUBSTITUTES] > SUBSTITUTES_MAY_WAIT):
         send_substitutes(new_uow, channel_id, port, now, policy=policy, rng=rng, report=report)
+        if "quantity" in _due_kinds(new_uow(), channel_id, now()) and still_ours():
+            send_quantities()
     return report
 
 

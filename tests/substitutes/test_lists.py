@@ -235,3 +235,34 @@ def test_batches_keep_a_products_lists_together():
         [2, 3],
         [4],
     ]
+
+
+def test_a_quantity_queued_while_lists_are_sent_goes_out_in_the_same_round(new_uow, world):
+    # Ranking and sending lists takes a second or more under load; a sale elsewhere meanwhile must reach
+    # this store before the next round, or it sells units that are gone.
+    merchant, [(north_id, north), _] = world
+    calls: list[str] = []
+
+    class Store(type(north)):
+        def set_quantities(self, updates, *, idempotency_key):
+            calls.append("quantities")
+            return super().set_quantities(updates, idempotency_key=idempotency_key)
+
+        def set_substitutes(self, lists):
+            calls.append("lists")
+            if calls.count("lists") == 1:
+                move(new_uow, merchant, "KNIFE-CHEF-FER", "adjust", -1)  # sold elsewhere meanwhile
+            return super().set_substitutes(lists)
+
+    store = Store(prefix="north-")
+    sell_out(new_uow, merchant, "KNIFE-SANTOKU")
+    run(new_uow, north_id, store, Clock())
+    assert calls[0] == "quantities" and "lists" in calls
+    assert calls[calls.index("lists") + 1 :] == ["quantities"]
+    with new_uow() as uow:
+        pending = uow.session.scalars(
+            select(OutboxRow).where(
+                OutboxRow.channel_id == north_id, OutboxRow.kind == "quantity", OutboxRow.status != "done"
+            )
+        ).all()
+    assert pending == []
