@@ -168,9 +168,9 @@ def _seed_unique(store, lookup: str, seed, drafts: list[ItemDraft]) -> None:
 
     Two things in the sandbox stores are quadratic in the products seeded at once, which makes
     100,000 take hours: the SKU look-up of a new SKU scans every product, and a WooCommerce
-    transaction checks each new event against a list of all its events. So the drafts go in chunks of whole products (one
-    transaction each), and, since the SKUs are unique, the look-up answers None during the seeding
-    alone; the store serves requests with its own look-up."""
+    transaction checks each new event against a list of all its events. So the drafts go in chunks of
+    whole products (one transaction each), and, since the SKUs are unique, the look-up answers None
+    during the seeding alone; the store serves requests with its own look-up."""
     if len({draft.sku for draft in drafts}) != len(drafts) or store.products:
         raise ValueError("fast seeding needs unique SKUs and an empty store")
     setattr(store, lookup, lambda sku: None)

@@ -41,11 +41,10 @@ from connector.models import (
     OutboxRow,
     utcnow,
 )
-from connector.models.messaging import ORDER_DELIVERY
+from connector.models.messaging import ORDER_DELIVERY, is_order_topic
 from connector.services import channels, merchants, policy, spool
 from connector.services.channel_import import import_catalog
 from connector.services.ledger import level_of
-from connector.services.sync import is_order_topic
 from connector.settings import Settings
 from connector.storefronts import StorefrontCache, subscribe
 from connector.web.app import create_app

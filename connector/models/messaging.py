@@ -75,6 +75,13 @@ ORDER_TOPIC_PREFIX = "order"
 WAITING = InboxDelivery.status == literal_column("'received'")
 ORDER_DELIVERY = InboxDelivery.topic.like(literal_column(f"'{ORDER_TOPIC_PREFIX}%'"))
 ORDERS_FIRST = case((ORDER_DELIVERY, literal_column("0")), else_=literal_column("1"))
+
+
+def is_order_topic(topic: str) -> bool:
+    """Whether a delivery's topic is an order's: what `ORDER_DELIVERY` selects in SQL."""
+    return topic.startswith(ORDER_TOPIC_PREFIX)
+
+
 # A merchant's waiting deliveries in the order the worker takes them: a batch is read off its front
 # instead of sorting the whole backlog, which under load is thousands of echoes (processed ones, most
 # of the table, are not in it).

@@ -235,17 +235,22 @@ def dispatch_round(
     # meanwhile is what keeps another store from selling units that are gone: it goes out after each
     # of those phases, not in a later round.
     due = _due_kinds(new_uow(), channel_id, now())
+
+    def quantities_since() -> bool:
+        """Send the quantities that came due during a phase; False when the round must stop."""
+        nonlocal due
+        due = _due_kinds(new_uow(), channel_id, now())
+        return "quantity" not in due or (send_quantities() and still_ours())
+
     if "backorder_state" in due:
         states.send_states(new_uow, channel_id, port, now, policy=policy, rng=rng, report=report)
-        due = _due_kinds(new_uow(), channel_id, now())
-        if "quantity" in due and not (send_quantities() and still_ours()):
+        if not quantities_since():
             return report
     if "order_tag" in due:
         states.send_tags(new_uow, channel_id, port, now, policy=policy, rng=rng, report=report)
     if SUBSTITUTES in due and ("quantity" not in due or now() - due[SUBSTITUTES] > SUBSTITUTES_MAY_WAIT):
         send_substitutes(new_uow, channel_id, port, now, policy=policy, rng=rng, report=report)
-        if "quantity" in _due_kinds(new_uow(), channel_id, now()) and still_ours():
-            send_quantities()
+        quantities_since()
     return report
 
 

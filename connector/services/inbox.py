@@ -20,13 +20,12 @@ from adapters.errors import WebhookRejected
 from connector.db import UnitOfWork, writing
 from connector.errors import ConnectorError
 from connector.models import Channel, InboxDelivery, utcnow
-from connector.models.messaging import ORDER_DELIVERY, ORDERS_FIRST, WAITING
+from connector.models.messaging import ORDER_DELIVERY, ORDERS_FIRST, WAITING, is_order_topic
 from connector.services import doorbell, spool
 from connector.services.sync import (
     Deferred,
     Touched,
     apply_event,
-    is_order_topic,
     orders_only,
     orders_seen,
     settle_echoes,
@@ -487,9 +486,13 @@ def _merchants_waiting(uow: UnitOfWork, now: datetime) -> list[int | None]:
         .outerjoin(others, literal_column("TRUE"))
         .where(merchants.c.merchant_id.is_not(None), first.is_not(None))
     ).all()
-    merchantless = [uow.session.scalar(oldest(inbox.c.merchant_id.is_(None), urgency)) for urgency in (0, 1)]
-    if any(merchantless):
-        found.append((None, min(i for i in merchantless if i is not None)))
+    merchantless = uow.session.scalar(  # few, if any: their own index entries, no probe per kind
+        select(func.min(inbox.c.id)).where(
+            WAITING, inbox.c.merchant_id.is_(None), inbox.c.process_after <= now
+        )
+    )
+    if merchantless is not None:
+        found.append((None, merchantless))
     return [merchant_id for merchant_id, _first in sorted(found, key=lambda row: row[1])]
 
 

@@ -43,7 +43,7 @@ from connector.models import (
     OrderLine,
     OutboxRow,
 )
-from connector.models.messaging import ORDER_DELIVERY, ORDER_TOPIC_PREFIX
+from connector.models.messaging import ORDER_DELIVERY
 from connector.services import backorders, ledger, lifecycle, shown
 
 # How long a storefront stock change waits for order deliveries that may explain it.
@@ -52,11 +52,6 @@ EXPLAIN_GRACE = timedelta(seconds=10)
 RECHECK = timedelta(seconds=2)
 # How soon it asks again when the storefront could not answer.
 STORE_AWAY = timedelta(seconds=15)
-
-
-def is_order_topic(topic: str) -> bool:
-    """Whether a delivery's topic is an order's: what `ORDER_DELIVERY` selects in SQL."""
-    return topic.startswith(ORDER_TOPIC_PREFIX)
 
 
 class Deferred(Exception):
