@@ -219,9 +219,10 @@ class World:
             self._workers.append(worker.start(self._stop))
 
     def start_process_worker(self, threads: int = 2) -> subprocess.Popen:
-        """`backorder worker` in its own process, as the Procfile runs it; stopped by `stop()`."""
-        env = {**os.environ, **self.env}
-        with (self.var_dir / f"worker-{len(self._processes)}.log").open("ab") as log:  # kept for a look after
+        """`backorder worker` in its own process, as the Procfile runs it; stopped by `stop()`. Its log
+        is at INFO, the product's default, so `wait_until_running` can see it start."""
+        env = {**os.environ, **self.env, "LOG_LEVEL": "INFO"}
+        with self._worker_log(len(self._processes)).open("ab") as log:  # kept for a look after
             process = subprocess.Popen(
                 [sys.executable, "-m", "connector.cli", "worker", "--threads", str(threads)],
                 env=env,
@@ -230,6 +231,24 @@ class World:
             )
         self._processes.append(process)
         return process
+
+    def wait_until_running(self, processes: list[subprocess.Popen], timeout: float = 60.0) -> None:
+        """Wait until these worker processes have started their threads (the line `Worker.run` logs), as
+        a deployment's workers have long before its shoppers arrive."""
+        deadline = time.monotonic() + timeout
+        waiting = {self._processes.index(process) for process in processes}
+        while waiting:
+            for n in list(waiting):
+                if self._processes[n].poll() is not None:
+                    raise RuntimeError(f"worker process {n} exited; see {self._worker_log(n)}")
+                if " dispatcher threads" in self._worker_log(n).read_text(errors="replace"):
+                    waiting.discard(n)
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"worker processes {sorted(waiting)} not running after {timeout:.0f} s")
+            time.sleep(0.05)
+
+    def _worker_log(self, n: int) -> Path:
+        return self.var_dir / f"worker-{n}.log"
 
     # -- shopping -------------------------------------------------------------------------------------
 

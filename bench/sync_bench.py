@@ -127,6 +127,7 @@ def correctness(args) -> dict:
             workers = [
                 world.start_process_worker(threads=args.worker_threads) for _ in range(args.worker_processes)
             ]
+            world.wait_until_running(workers)  # the first orders waited seconds for them to start
         else:
             world.start_thread_workers(count=1, threads=args.worker_threads)
         if args.safety_stock:

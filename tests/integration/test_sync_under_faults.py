@@ -44,6 +44,7 @@ def test_a_worker_killed_mid_run_loses_nothing_on_postgresql(pg_database_url):
     world = World(pg_database_url, skus=60, fail_rate=0.05, duplicate_rate=0.1, reorder_rate=0.1).start()
     workers = [world.start_process_worker(), world.start_process_worker()]
     try:
+        world.wait_until_running(workers)  # killed mid-run, not while starting
         world.place_orders(75, per_second=50)
         os.kill(workers[0].pid, signal.SIGKILL)
         workers[0].wait(timeout=10)
