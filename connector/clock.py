@@ -21,6 +21,7 @@ log = logging.getLogger("connector.clock")
 # (job id, "module:function", interval in seconds); the function runs with no arguments.
 SCHEDULE = [
     ("sync.reconcile", "jobs.sync:reconcile_all", 15 * 60),
+    ("sync.prune", "jobs.sync:prune_all", 24 * 60 * 60),
     ("substitutes.refresh", "jobs.substitutes:refresh_all", 60 * 60),
     ("notify.find_due", "jobs.notify:find_due", 5 * 60),
     ("notify.send_pending", "jobs.notify:send_pending", 60),

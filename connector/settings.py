@@ -36,6 +36,7 @@ class Settings:
     shopify_api_version: str
     smtp_url: str | None
     log_level: str
+    keep_days: int = 14  # processed webhook deliveries and confirmed pushes are deleted after this
 
     @property
     def production(self) -> bool:
@@ -94,6 +95,10 @@ class Settings:
         if log_level not in _LOG_LEVELS:
             raise ConfigError("LOG_LEVEL", f"must be one of {', '.join(_LOG_LEVELS)}")
 
+        keep_days = _get(env, "KEEP_DAYS") or "14"
+        if not keep_days.isdigit() or int(keep_days) < 1:
+            raise ConfigError("KEEP_DAYS", f"must be a whole number of days, at least 1, got {keep_days!r}")
+
         return cls(
             database_url=database_url,
             secret_key=secret_key,
@@ -106,6 +111,7 @@ class Settings:
             shopify_api_version=version,
             smtp_url=smtp_url,
             log_level=log_level,
+            keep_days=int(keep_days),
         )
 
     def secrets(self) -> list[str]:

@@ -1,12 +1,14 @@
-"""Stock sync jobs: reconcile every channel with the ledger."""
+"""Stock sync jobs: reconcile every channel with the ledger; delete the sync's records past keeping."""
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from connector.models import Channel
+from connector.services import retention
 from connector.services.job_runs import recorded
 from connector.services.reconcile import reconcile_channel
 from jobs.runtime import Runtime, runtime
@@ -50,3 +52,18 @@ def reconcile_channels(rt: Runtime, channel_id: int | None = None) -> list[dict]
             failed=sum(1 for r in results if "error" in r),
         )
     return results
+
+
+def prune_all() -> None:
+    """Scheduled: delete processed deliveries and confirmed pushes older than KEEP_DAYS."""
+    with runtime() as rt:
+        prune_records(rt)
+
+
+def prune_records(rt: Runtime, keep_days: int | None = None) -> dict[str, int]:
+    """Delete what `retention.prune` may, from before `keep_days` (default: the KEEP_DAYS setting) ago."""
+    days = rt.settings.keep_days if keep_days is None else keep_days
+    with recorded(rt.new_uow, "sync.prune", rt.now) as counts:
+        deleted = retention.prune(rt.new_uow, rt.now() - timedelta(days=days))
+        counts.update(deleted)
+    return deleted

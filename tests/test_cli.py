@@ -122,8 +122,16 @@ def test_sync_operations_report_in_json(cli, shop):
     assert cli("outbox", "status") == (0, {"channels": []})
     assert cli("outbox", "retry") == (0, {"requeued": 0})
     assert cli("sync", "reconcile") == (0, {"channels": []})
+    assert cli("sync", "prune") == (0, {"inbox": 0, "outbox": 0, "kept_days": 14})
+    assert cli("sync", "prune", "--days", "3") == (0, {"inbox": 0, "outbox": 0, "kept_days": 3})
+    code, refused = cli("sync", "prune", "--days", "0")
+    assert code == 1 and "--days must be at least 1" in refused["error"]
+    assert cli("inbox", "list") == (0, {"deliveries": []})
+    code, refused = cli("inbox", "list", "--limit", "0")
+    assert code == 1 and "limit must be between 1 and 1000" in refused["error"]
     code, jobs = cli("jobs", "status")
-    assert code == 0 and [j["job"] for j in jobs["jobs"]] == ["sync.reconcile"]
+    assert code == 0 and [j["job"] for j in jobs["jobs"]] == ["sync.prune", "sync.reconcile"]
+    assert [j["runs"] for j in jobs["jobs"]] == [2, 1]
 
 
 def test_channels_are_added_listed_and_never_show_secrets(cli, shop, capsys):

@@ -53,6 +53,8 @@ def test_production_requires_its_keys(tmp_path, missing):
         ("SHOPIFY_API_VERSION", "latest"),
         ("SMTP_URL", "mail.example:25"),
         ("LOG_LEVEL", "LOUD"),
+        ("KEEP_DAYS", "0"),
+        ("KEEP_DAYS", "a week"),
     ],
 )
 def test_a_malformed_value_names_its_variable(tmp_path, variable, value):

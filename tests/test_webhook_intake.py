@@ -154,6 +154,42 @@ def test_a_signed_but_malformed_delivery_is_kept_as_failed_for_inspection(
     assert stored.status == "failed" and "not JSON" in stored.error
 
 
+def test_an_operator_finds_a_failed_delivery_reads_it_and_sends_it_through_again(
+    client, shop_channel, new_uow, settings, engine, monkeypatch, capsys
+):
+    from connector.cli import main
+    from connector.worker import Worker
+
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("VAR_DIR", str(settings.var_dir))
+
+    def backorder(*args: str) -> tuple[int, dict]:
+        code = main([*args, "--json"])
+        return code, json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+    body = b'{"inventory_item_id": "not a number"'
+    client.post("/webhooks/shopify", data=BODY, headers=headers(webhook_id="fine"))
+    client.post("/webhooks/shopify", data=body, headers=headers(body, webhook_id="broken"))
+    Worker(settings, engine, threads=1).step("t")
+
+    code, listed = backorder("inbox", "list", "--status", "failed")
+    [failed] = listed["deliveries"]
+    assert code == 0 and failed["topic"] == "inventory_levels/update" and "not JSON" in failed["error"]
+    code, shown = backorder("inbox", "show", str(failed["id"]))
+    assert (code, shown["body"], shown["status"]) == (0, body.decode(), "failed")
+    assert shown["headers"]["X-Shopify-Webhook-Id"] == "broken"
+    assert not [name for name in shown["headers"] if "hmac" in name.lower()]  # never the signature
+
+    assert backorder("inbox", "retry", str(failed["id"])) == (0, {"requeued": 1})
+    [again] = [row for row in inbox(new_uow) if row.id == failed["id"]]
+    assert (again.status, again.attempts, again.error) == ("received", 0, None)
+    [processed] = backorder("inbox", "list", "--status", "processed")[1]["deliveries"]
+    code, refused = backorder("inbox", "retry", str(processed["id"]))
+    assert code == 1 and "only failed ones are retried" in refused["error"]
+    assert backorder("inbox", "retry", "999999")[0] == 1
+    assert main(["inbox", "retry"]) == 2  # which ones: a usage error
+
+
 def test_a_delivery_for_an_uninstalled_store_is_answered_and_kept_as_ignored(client, shop_channel, new_uow):
     with new_uow() as uow:
         uow.session.get(Channel, shop_channel).status = "uninstalled"

@@ -1,15 +1,37 @@
-"""`backorder outbox …`, `sync reconcile`, `jobs status`, `clock`: operating the stock sync."""
+"""`backorder inbox|outbox …`, `sync reconcile|prune`, `jobs status`, `clock`: operating the stock sync."""
 
 from __future__ import annotations
 
 import argparse
+import json
 
 from connector.cli.context import Context, Outcome
+from connector.errors import InvalidInput
 from connector.models import utcnow
-from connector.services import channels, job_runs, outbox
+from connector.services import channels, deliveries, job_runs, outbox
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    inbox = sub.add_parser("inbox", help="webhook deliveries received").add_subparsers(
+        dest="inbox_command", required=True
+    )
+    listing = inbox.add_parser(
+        "list", parents=[common], help="the newest deliveries, with what became of each"
+    )
+    listing.add_argument("--status", choices=deliveries.STATUSES)
+    listing.add_argument("--channel")
+    listing.add_argument("--limit", type=int, default=50)
+    listing.set_defaults(handler=inbox_list)
+    show = inbox.add_parser("show", parents=[common], help="one delivery with its headers and body")
+    show.add_argument("id", type=int)
+    show.set_defaults(handler=inbox_show)
+    again = inbox.add_parser("retry", parents=[common], help="process failed deliveries again")
+    which = again.add_mutually_exclusive_group(required=True)
+    which.add_argument("id", type=int, nargs="?", help="one failed delivery")
+    which.add_argument("--channel", help="every failed delivery from this store")
+    which.add_argument("--all-failed", action="store_true", help="every failed delivery")
+    again.set_defaults(handler=inbox_retry)
+
     box = sub.add_parser("outbox", help="storefront pushes").add_subparsers(
         dest="outbox_command", required=True
     )
@@ -26,6 +48,11 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     )
     rec.add_argument("--channel")
     rec.set_defaults(handler=sync_reconcile)
+    prune = sync.add_parser(
+        "prune", parents=[common], help="delete processed deliveries and confirmed pushes past keeping"
+    )
+    prune.add_argument("--days", type=int, help="keep this many days (default: KEEP_DAYS, 14)")
+    prune.set_defaults(handler=sync_prune)
 
     jobs = sub.add_parser("jobs", help="scheduled jobs").add_subparsers(dest="jobs_command", required=True)
     jobs.add_parser("status", parents=[common], help="the last run of every job").set_defaults(
@@ -35,6 +62,32 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     sub.add_parser("clock", parents=[common], help="run the scheduled jobs (one process only)").set_defaults(
         handler=clock
     )
+
+
+def inbox_list(args: argparse.Namespace, ctx: Context) -> Outcome:
+    with ctx.uow() as uow:
+        channel_id = channels.get_channel(uow, args.channel).id if args.channel else None
+        rows = deliveries.list_deliveries(uow, status=args.status, channel_id=channel_id, limit=args.limit)
+    text = "\n".join(
+        f"{r['id']} {r['received_at']} channel {r['channel']} {r['topic']}: {r['status']}"
+        + (f" ({r['error']})" if r["error"] else f" ({r['outcome']})" if r["outcome"] else "")
+        for r in rows
+    )
+    return Outcome({"deliveries": rows}, text or "no deliveries")
+
+
+def inbox_show(args: argparse.Namespace, ctx: Context) -> Outcome:
+    with ctx.uow() as uow:
+        delivery = deliveries.show_delivery(uow, args.id)
+    return Outcome(delivery, json.dumps(delivery, indent=2, ensure_ascii=False))
+
+
+def inbox_retry(args: argparse.Namespace, ctx: Context) -> Outcome:
+    with ctx.uow() as uow:
+        channel_id = channels.get_channel(uow, args.channel).id if args.channel else None
+        count = deliveries.requeue_failed(uow, utcnow(), delivery_id=args.id, channel_id=channel_id)
+        uow.commit()
+    return Outcome({"requeued": count}, f"{count} failed deliver(y/ies) requeued")
 
 
 def outbox_status(args: argparse.Namespace, ctx: Context) -> Outcome:
@@ -91,6 +144,25 @@ def sync_reconcile(args: argparse.Namespace, ctx: Context) -> Outcome:
             + "; ".join(f"channel {r['channel']}: {r['error']}" for r in results if "error" in r)
         )
     return outcome
+
+
+def sync_prune(args: argparse.Namespace, ctx: Context) -> Outcome:
+    from connector.db import session_factory
+    from connector.storefronts import StorefrontCache
+    from jobs.runtime import Runtime
+    from jobs.sync import prune_records
+
+    if args.days is not None and args.days < 1:
+        raise InvalidInput(f"--days must be at least 1, got {args.days}")
+    ctx.uow()  # checks the schema is current
+    rt = Runtime(ctx.settings, session_factory(ctx.engine), StorefrontCache(ctx.settings))
+    deleted = prune_records(rt, args.days)
+    days = args.days or ctx.settings.keep_days
+    return Outcome(
+        {**deleted, "kept_days": days},
+        f"deleted {deleted['inbox']} processed deliveries and {deleted['outbox']} confirmed pushes"
+        f" older than {days} day(s)",
+    )
 
 
 def jobs_status(args: argparse.Namespace, ctx: Context) -> Outcome:

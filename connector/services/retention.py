@@ -1,0 +1,105 @@
+"""How long the stock sync's records are kept: processed webhook deliveries and confirmed pushes are
+deleted once older than `KEEP_DAYS` days (`backorder sync prune`, and daily by the clock), so the inbox
+and the outbox do not grow without end: a busy store adds thousands of rows a minute to each.
+
+Kept whatever their age: deliveries still waiting or failed, pushes pending, in flight or dead (each
+waits for the worker or for a person), and a storefront's newest confirmed push of each kind for each
+item, which records what the storefront shows (`substitute_lists.shown_lists` and `_shown_status`
+read it). A platform resends a delivery for hours at most (Shopify: 8 times over 4 hours), far less than
+a day, so a resend still finds its key in the inbox."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+
+from connector.db import UnitOfWork
+from connector.models import InboxDelivery, OutboxRow
+
+CHUNK = 1000  # rows looked at, and at most deleted, per transaction: writers wait for none of them long
+DONE_WITH = ("processed", "ignored")
+
+
+def prune(new_uow: Callable[[], UnitOfWork], before: datetime, *, chunk: int = CHUNK) -> dict[str, int]:
+    """Delete what is no longer needed from before `before`; how many rows of each."""
+    return {"inbox": _prune_inbox(new_uow, before, chunk), "outbox": _prune_outbox(new_uow, before, chunk)}
+
+
+def _prune_inbox(new_uow: Callable[[], UnitOfWork], before: datetime, chunk: int) -> int:
+    """Processed and ignored deliveries received before `before`."""
+
+    def doomed(_uow: UnitOfWork, rows: list) -> list[int]:
+        return [row.id for row in rows if row.received_at < before and row.status in DONE_WITH]
+
+    columns = (InboxDelivery.id, InboxDelivery.status, InboxDelivery.received_at)
+    return _walk(new_uow, columns, InboxDelivery.received_at, before, chunk, doomed)
+
+
+def _prune_outbox(new_uow: Callable[[], UnitOfWork], before: datetime, chunk: int) -> int:
+    """Confirmed pushes done before `before` that a newer confirmed push of the same kind, to the same
+    storefront and item, superseded."""
+
+    def doomed(uow: UnitOfWork, rows: list) -> list[int]:
+        done = [row for row in rows if row.status == "done" and row.done_at and row.done_at < before]
+        newest = _newest_done(uow, done)
+        return [row.id for row in done if row.id < newest[(row.channel_id, row.item_id, row.kind)]]
+
+    columns = (
+        OutboxRow.id,
+        OutboxRow.merchant_id,
+        OutboxRow.channel_id,
+        OutboxRow.item_id,
+        OutboxRow.kind,
+        OutboxRow.status,
+        OutboxRow.done_at,
+        OutboxRow.created_at,
+    )
+    return _walk(new_uow, columns, OutboxRow.created_at, before, chunk, doomed)
+
+
+def _walk(
+    new_uow: Callable[[], UnitOfWork],
+    columns: tuple,
+    stamp,
+    before: datetime,
+    chunk: int,
+    doomed: Callable[[UnitOfWork, list], list[int]],
+) -> int:
+    """Delete the rows `doomed` picks, walking the table oldest first along its primary key (`columns[0]`)
+    `chunk` rows per transaction; the walk stops at the first chunk that ends with a row stamped
+    (`stamp`: when it came) at or after `before`, since ids follow arrival. Returns how many."""
+    key = columns[0]
+    deleted, last = 0, 0
+    while True:
+        with new_uow() as uow:
+            rows = uow.session.execute(select(*columns).where(key > last).order_by(key).limit(chunk)).all()
+            old = doomed(uow, rows)
+            if old:
+                uow.session.execute(delete(key.table).where(key.in_(old)))
+            uow.commit()
+        deleted += len(old)
+        if len(rows) < chunk or getattr(rows[-1], stamp.key) >= before:
+            return deleted
+        last = rows[-1][0]
+
+
+def _newest_done(uow: UnitOfWork, rows: list) -> dict[tuple[int, int, str], int]:
+    """(channel, item, kind) → the newest confirmed push there, for the items of these rows."""
+    newest: dict[tuple[int, int, str], int] = {}
+    for merchant_id in {row.merchant_id for row in rows}:
+        items = sorted({row.item_id for row in rows if row.merchant_id == merchant_id})
+        kinds = sorted({row.kind for row in rows if row.merchant_id == merchant_id})
+        found = uow.session.execute(
+            select(OutboxRow.channel_id, OutboxRow.item_id, OutboxRow.kind, func.max(OutboxRow.id))
+            .where(
+                OutboxRow.merchant_id == merchant_id,  # ix_outbox_item_kind
+                OutboxRow.kind.in_(kinds),
+                OutboxRow.item_id.in_(items),
+                OutboxRow.status == "done",
+            )
+            .group_by(OutboxRow.channel_id, OutboxRow.item_id, OutboxRow.kind)
+        )
+        newest.update({(channel, item, kind): top for channel, item, kind, top in found})
+    return newest
