@@ -96,7 +96,7 @@ class Settings:
             raise ConfigError("LOG_LEVEL", f"must be one of {', '.join(_LOG_LEVELS)}")
 
         keep_days = _get(env, "KEEP_DAYS") or "14"
-        if not keep_days.isdigit() or int(keep_days) < 1:
+        if not keep_days.isdecimal() or int(keep_days) < 1:
             raise ConfigError("KEEP_DAYS", f"must be a whole number of days, at least 1, got {keep_days!r}")
 
         return cls(

@@ -103,32 +103,47 @@ def test_a_long_inbox_is_pruned_chunk_by_chunk_up_to_the_first_young_delivery(ne
     assert retention.prune(new_uow, CUTOFF, chunk=3)["inbox"] == 0
 
 
-def test_superseded_confirmed_pushes_go_and_each_storefronts_newest_of_a_kind_stays(new_uow, shop):
+def test_confirmed_quantity_pushes_go_and_each_storefronts_newest_state_of_a_kind_stays(new_uow, shop):
     merchant, first, second, items = shop
     a, b = items["A"], items["B"]
-    superseded = {
+    quantities = {
         push(new_uow, merchant, first, a, "quantity", "done", OLD),
-        push(new_uow, merchant, first, a, "substitutes", "done", OLD, {"item_ids": [b]}),
+        push(new_uow, merchant, first, a, "quantity", "done", OLD),
+        push(new_uow, merchant, second, a, "quantity", "done", OLD),  # the newest there: read by nothing
     }
-    newest_old = {
-        push(new_uow, merchant, first, a, "quantity", "done", OLD),  # superseded by nothing: kept
-        push(new_uow, merchant, first, a, "substitutes", "done", OLD, {"item_ids": []}),
-        push(new_uow, merchant, second, a, "quantity", "done", OLD),  # another storefront
+    superseded = {
+        push(new_uow, merchant, first, a, "substitutes", "done", OLD, {"item_ids": [b]}),
         push(new_uow, merchant, first, b, "backorder_state", "done", OLD, {"status": "backorder"}),
     }
+    newest = {
+        push(new_uow, merchant, first, a, "substitutes", "done", OLD, {"item_ids": []}),
+        push(new_uow, merchant, second, a, "substitutes", "done", OLD, {"item_ids": [b]}),  # another store
+        push(new_uow, merchant, first, b, "backorder_state", "done", OLD, {"status": "sold_out"}),
+    }
+    # A newer state that is not confirmed yet does not make the confirmed one before it superseded: the
+    # store shows the confirmed one until then.
+    only_queued_after = {push(new_uow, merchant, second, b, "backorder_state", "done", OLD, {"status": "x"})}
     waiting = {
+        push(new_uow, merchant, second, b, "backorder_state", "pending", OLD, {"status": "in_stock"}),
         push(new_uow, merchant, first, b, "quantity", "dead", OLD),
         push(new_uow, merchant, first, b, "quantity", "pending", OLD),
     }
     young = {push(new_uow, merchant, first, b, "quantity", "done", NOW)}
-    before = shown_lists_of(new_uow, merchant)
+    before = shown_of(new_uow, merchant, items)
 
-    assert retention.prune(new_uow, CUTOFF, chunk=2)["outbox"] == 2
-    assert remaining(new_uow, OutboxRow) == newest_old | waiting | young
-    assert not superseded & remaining(new_uow, OutboxRow)
-    assert shown_lists_of(new_uow, merchant) == before  # what each storefront shows is still known
+    assert retention.prune(new_uow, CUTOFF, chunk=2)["outbox"] == len(quantities | superseded)
+    assert remaining(new_uow, OutboxRow) == newest | only_queued_after | waiting | young
+    assert shown_of(new_uow, merchant, items) == before  # what each storefront shows is still known
 
 
-def shown_lists_of(new_uow, merchant):
+def shown_of(new_uow, merchant, items):
+    """Everything the product reads from confirmed pushes: the lists, the states, whether ever listed."""
+    from connector.services.substitute_lists import _ever_listed, _shown_status
+
+    ids = set(items.values())
     with new_uow() as uow:
-        return shown_lists(uow, merchant, select(Item.id).where(Item.merchant_id == merchant))
+        return (
+            shown_lists(uow, merchant, select(Item.id).where(Item.merchant_id == merchant)),
+            _shown_status(uow, ids),
+            _ever_listed(uow, ids),
+        )

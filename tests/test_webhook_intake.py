@@ -187,6 +187,8 @@ def test_an_operator_finds_a_failed_delivery_reads_it_and_sends_it_through_again
     code, refused = backorder("inbox", "retry", str(processed["id"]))
     assert code == 1 and "only failed ones are retried" in refused["error"]
     assert backorder("inbox", "retry", "999999")[0] == 1
+    Worker(settings, engine, threads=1).step("t")  # still malformed: failed again, and found by its store
+    assert backorder("inbox", "retry", "--channel", str(shop_channel)) == (0, {"requeued": 1})
     assert main(["inbox", "retry"]) == 2  # which ones: a usage error
 
 

@@ -65,7 +65,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 def inbox_list(args: argparse.Namespace, ctx: Context) -> Outcome:
-    with ctx.uow() as uow:
+    with ctx.uow().reading() as uow:
         channel_id = channels.get_channel(uow, args.channel).id if args.channel else None
         rows = deliveries.list_deliveries(uow, status=args.status, channel_id=channel_id, limit=args.limit)
     text = "\n".join(
@@ -77,7 +77,7 @@ def inbox_list(args: argparse.Namespace, ctx: Context) -> Outcome:
 
 
 def inbox_show(args: argparse.Namespace, ctx: Context) -> Outcome:
-    with ctx.uow() as uow:
+    with ctx.uow().reading() as uow:
         delivery = deliveries.show_delivery(uow, args.id)
     return Outcome(delivery, json.dumps(delivery, indent=2, ensure_ascii=False))
 

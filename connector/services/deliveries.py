@@ -15,7 +15,9 @@ from connector.models import InboxDelivery
 from connector.services import doorbell
 
 STATUSES = ("received", "processed", "failed", "ignored")
-# Header names that carry the delivery's signature: never shown, like every other secret.
+# Shown: the platforms' own headers and the content headers (the intake keeps every `X-` header, and a
+# proxy's may carry its credentials), less those carrying the delivery's signature.
+SHOWN_PREFIXES = ("x-shopify-", "x-wc-", "content-")
 SIGNATURE_MARKS = ("hmac", "signature")
 
 
@@ -36,14 +38,15 @@ def list_deliveries(
 
 
 def show_delivery(uow: UnitOfWork, delivery_id: int) -> dict[str, Any]:
-    """One delivery with its headers (signatures left out) and its body, as text or JSON."""
+    """One delivery with the platform's headers (signatures left out) and its body, as JSON or text."""
     row = uow.session.get(InboxDelivery, delivery_id)
     if row is None:
         raise NotFound(f"no webhook delivery {delivery_id}")
     headers = {
         name: value
         for name, value in (row.headers or {}).items()
-        if not any(mark in name.lower() for mark in SIGNATURE_MARKS)
+        if name.lower().startswith(SHOWN_PREFIXES)
+        and not any(mark in name.lower() for mark in SIGNATURE_MARKS)
     }
     return {**_summary(row), "headers": headers, "body": _body(row.body)}
 

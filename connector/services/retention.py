@@ -3,10 +3,12 @@ deleted once older than `KEEP_DAYS` days (`backorder sync prune`, and daily by t
 and the outbox do not grow without end: a busy store adds thousands of rows a minute to each.
 
 Kept whatever their age: deliveries still waiting or failed, pushes pending, in flight or dead (each
-waits for the worker or for a person), and a storefront's newest confirmed push of each kind for each
-item, which records what the storefront shows (`substitute_lists.shown_lists` and `_shown_status`
-read it). A platform resends a delivery for hours at most (Shopify: 8 times over 4 hours), far less than
-a day, so a resend still finds its key in the inbox."""
+waits for the worker or for a person), and a storefront's newest confirmed push of each other kind than
+quantity (backorder state, substitute list, order tag) for each item, which records what the storefront
+shows (`substitute_lists.shown_lists` and `_shown_status` read it). A confirmed quantity push is read by
+nothing once done: what the store shows is kept on its listing. Shopify resends a delivery 8 times over 4
+hours and WooCommerce not at all (it counts the failure, and disables the webhook after 5), so a resend
+still finds its key in the inbox."""
 
 from __future__ import annotations
 
@@ -29,22 +31,26 @@ def prune(new_uow: Callable[[], UnitOfWork], before: datetime, *, chunk: int = C
 
 def _prune_inbox(new_uow: Callable[[], UnitOfWork], before: datetime, chunk: int) -> int:
     """Processed and ignored deliveries received before `before`."""
+    gone = (InboxDelivery.status.in_(DONE_WITH), InboxDelivery.received_at < before)
 
     def doomed(_uow: UnitOfWork, rows: list) -> list[int]:
         return [row.id for row in rows if row.received_at < before and row.status in DONE_WITH]
 
     columns = (InboxDelivery.id, InboxDelivery.status, InboxDelivery.received_at)
-    return _walk(new_uow, columns, InboxDelivery.received_at, before, chunk, doomed)
+    return _walk(new_uow, columns, InboxDelivery.received_at, before, chunk, doomed, gone)
 
 
 def _prune_outbox(new_uow: Callable[[], UnitOfWork], before: datetime, chunk: int) -> int:
-    """Confirmed pushes done before `before` that a newer confirmed push of the same kind, to the same
-    storefront and item, superseded."""
+    """Pushes confirmed before `before`: every quantity push, and every other one that a newer confirmed
+    push of its kind, to the same storefront and item, superseded."""
+    gone = (OutboxRow.status == "done", OutboxRow.done_at < before)
 
     def doomed(uow: UnitOfWork, rows: list) -> list[int]:
         done = [row for row in rows if row.status == "done" and row.done_at and row.done_at < before]
-        newest = _newest_done(uow, done)
-        return [row.id for row in done if row.id < newest[(row.channel_id, row.item_id, row.kind)]]
+        states = [row for row in done if row.kind != "quantity"]
+        newest = _newest_done(uow, states)  # a row deleted meanwhile (a store purged) is left alone
+        superseded = [r.id for r in states if r.id < newest.get((r.channel_id, r.item_id, r.kind), r.id)]
+        return [row.id for row in done if row.kind == "quantity"] + superseded
 
     columns = (
         OutboxRow.id,
@@ -56,7 +62,7 @@ def _prune_outbox(new_uow: Callable[[], UnitOfWork], before: datetime, chunk: in
         OutboxRow.done_at,
         OutboxRow.created_at,
     )
-    return _walk(new_uow, columns, OutboxRow.created_at, before, chunk, doomed)
+    return _walk(new_uow, columns, OutboxRow.created_at, before, chunk, doomed, gone)
 
 
 def _walk(
@@ -66,10 +72,12 @@ def _walk(
     before: datetime,
     chunk: int,
     doomed: Callable[[UnitOfWork, list], list[int]],
+    gone: tuple,
 ) -> int:
     """Delete the rows `doomed` picks, walking the table oldest first along its primary key (`columns[0]`)
-    `chunk` rows per transaction; the walk stops at the first chunk that ends with a row stamped
-    (`stamp`: when it came) at or after `before`, since ids follow arrival. Returns how many."""
+    `chunk` rows per transaction; the delete checks `gone` again. The walk ends with the first chunk whose
+    last row is stamped (`stamp`: when it came) at or after `before`, since ids follow arrival; a row
+    older still beyond it waits for the next run. Returns how many were deleted."""
     key = columns[0]
     deleted, last = 0, 0
     while True:
@@ -77,9 +85,9 @@ def _walk(
             rows = uow.session.execute(select(*columns).where(key > last).order_by(key).limit(chunk)).all()
             old = doomed(uow, rows)
             if old:
-                uow.session.execute(delete(key.table).where(key.in_(old)))
+                result = uow.session.execute(delete(key.table).where(key.in_(old), *gone))
+                deleted += result.rowcount or 0
             uow.commit()
-        deleted += len(old)
         if len(rows) < chunk or getattr(rows[-1], stamp.key) >= before:
             return deleted
         last = rows[-1][0]
