@@ -63,7 +63,6 @@ def prune_all() -> None:
 def prune_records(rt: Runtime, keep_days: int | None = None) -> dict[str, int]:
     """Delete what `retention.prune` may, from before `keep_days` (default: the KEEP_DAYS setting) ago."""
     days = rt.settings.keep_days if keep_days is None else keep_days
-    with recorded(rt.new_uow, "sync.prune", rt.now) as counts:
-        deleted = retention.prune(rt.new_uow, rt.now() - timedelta(days=days))
-        counts.update(deleted)
-    return deleted
+    with recorded(rt.new_uow, "sync.prune", rt.now) as counts:  # counted chunk by chunk
+        retention.prune(rt.new_uow, rt.now() - timedelta(days=days), tally=counts)
+    return dict(counts)

@@ -147,3 +147,18 @@ def shown_of(new_uow, merchant, items):
             _shown_status(uow, ids),
             _ever_listed(uow, ids),
         )
+
+
+def test_a_run_that_fails_part_way_still_counts_what_it_deleted(new_uow, shop, monkeypatch):
+    merchant, channel, _second, items = shop
+    deliver(new_uow, channel, "processed", OLD, n=3)
+    push(new_uow, merchant, channel, items["A"], "substitutes", "done", OLD)
+
+    def broken(*_args):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(retention, "_newest_done", broken)
+    tally: dict = {}
+    with pytest.raises(RuntimeError):
+        retention.prune(new_uow, CUTOFF, chunk=2, tally=tally)
+    assert tally == {"inbox": 3, "outbox": 0} and not remaining(new_uow, InboxDelivery)

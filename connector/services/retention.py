@@ -24,12 +24,19 @@ CHUNK = 1000  # rows looked at, and at most deleted, per transaction: writers wa
 DONE_WITH = ("processed", "ignored")
 
 
-def prune(new_uow: Callable[[], UnitOfWork], before: datetime, *, chunk: int = CHUNK) -> dict[str, int]:
-    """Delete what is no longer needed from before `before`; how many rows of each."""
-    return {"inbox": _prune_inbox(new_uow, before, chunk), "outbox": _prune_outbox(new_uow, before, chunk)}
+def prune(
+    new_uow: Callable[[], UnitOfWork], before: datetime, *, chunk: int = CHUNK, tally: dict | None = None
+) -> dict[str, int]:
+    """Delete what is no longer needed from before `before`; how many rows of each table, counted into
+    `tally` as each chunk commits (so a run that fails part way still says what it deleted)."""
+    tally = {} if tally is None else tally
+    tally.update(inbox=0, outbox=0)
+    _prune_inbox(new_uow, before, chunk, tally)
+    _prune_outbox(new_uow, before, chunk, tally)
+    return tally
 
 
-def _prune_inbox(new_uow: Callable[[], UnitOfWork], before: datetime, chunk: int) -> int:
+def _prune_inbox(new_uow: Callable[[], UnitOfWork], before: datetime, chunk: int, tally: dict) -> None:
     """Processed and ignored deliveries received before `before`."""
     gone = (InboxDelivery.status.in_(DONE_WITH), InboxDelivery.received_at < before)
 
@@ -37,10 +44,10 @@ def _prune_inbox(new_uow: Callable[[], UnitOfWork], before: datetime, chunk: int
         return [row.id for row in rows if row.received_at < before and row.status in DONE_WITH]
 
     columns = (InboxDelivery.id, InboxDelivery.status, InboxDelivery.received_at)
-    return _walk(new_uow, columns, InboxDelivery.received_at, before, chunk, doomed, gone)
+    _walk(new_uow, columns, InboxDelivery.received_at, before, chunk, doomed, gone, tally, "inbox")
 
 
-def _prune_outbox(new_uow: Callable[[], UnitOfWork], before: datetime, chunk: int) -> int:
+def _prune_outbox(new_uow: Callable[[], UnitOfWork], before: datetime, chunk: int, tally: dict) -> None:
     """Pushes confirmed before `before`: every quantity push, and every other one that a newer confirmed
     push of its kind, to the same storefront and item, superseded."""
     gone = (OutboxRow.status == "done", OutboxRow.done_at < before)
@@ -62,7 +69,7 @@ def _prune_outbox(new_uow: Callable[[], UnitOfWork], before: datetime, chunk: in
         OutboxRow.done_at,
         OutboxRow.created_at,
     )
-    return _walk(new_uow, columns, OutboxRow.created_at, before, chunk, doomed, gone)
+    _walk(new_uow, columns, OutboxRow.created_at, before, chunk, doomed, gone, tally, "outbox")
 
 
 def _walk(
@@ -73,23 +80,24 @@ def _walk(
     chunk: int,
     doomed: Callable[[UnitOfWork, list], list[int]],
     gone: tuple,
-) -> int:
+    tally: dict,
+    name: str,
+) -> None:
     """Delete the rows `doomed` picks, walking the table oldest first along its primary key (`columns[0]`)
     `chunk` rows per transaction; the delete checks `gone` again. The walk ends with the first chunk whose
     last row is stamped (`stamp`: when it came) at or after `before`, since ids follow arrival; a row
-    older still beyond it waits for the next run. Returns how many were deleted."""
+    older still beyond it waits for the next run. Counts what it deleted into `tally[name]`."""
     key = columns[0]
-    deleted, last = 0, 0
+    last = 0
     while True:
         with new_uow() as uow:
             rows = uow.session.execute(select(*columns).where(key > last).order_by(key).limit(chunk)).all()
             old = doomed(uow, rows)
-            if old:
-                result = uow.session.execute(delete(key.table).where(key.in_(old), *gone))
-                deleted += result.rowcount or 0
+            deleted = uow.session.execute(delete(key.table).where(key.in_(old), *gone)).rowcount if old else 0
             uow.commit()
+        tally[name] += deleted or 0
         if len(rows) < chunk or getattr(rows[-1], stamp.key) >= before:
-            return deleted
+            return
         last = rows[-1][0]
 
 
