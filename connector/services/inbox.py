@@ -209,24 +209,27 @@ class _DriverInsert:
         self.sql = doorbell.ringing_sql(compiled.string) if dialect.name == "postgresql" else compiled.string
         self._order = list(compiled.positiontup or ()) if compiled.positional else None
         self.columns = self._order or list(COLUMNS)  # the parameters' order
+        self._many: dict[int, str] = {}  # PostgreSQL: the statement storing n rows at once, by n
         types = {name: InboxDelivery.__table__.c[name].type.dialect_impl(dialect) for name in COLUMNS}
         converters = {name: type_.bind_processor(dialect) for name, type_ in types.items()}
         self._converters = [(name, convert) for name, convert in converters.items() if convert is not None]
 
     def run(self, connection, cursor, rows: list) -> list[bool]:
-        """Insert rows in one transaction (one statement in autocommit for one row): whether each was
-        stored. A row whose key an earlier row of the same group took is a duplicate, as it would be later."""
+        """Insert rows in one transaction (on PostgreSQL one statement in autocommit, on SQLite one per row
+        between BEGIN IMMEDIATE and COMMIT): whether each was stored. A row whose key an earlier row of the
+        same group took is a duplicate, as it would be later."""
         if len(rows) == 1:
             cursor.execute(self.sql, rows[0])
             return [cursor.fetchone() is not None]
         stored = []
         if self._dialect == "postgresql":
-            with connection.transaction():
-                cursor.executemany(self.sql, rows, returning=True)  # pipelined: one round trip
-                while True:
-                    stored.append(cursor.fetchone() is not None)
-                    if not cursor.nextset():
-                        break
+            # One statement for the group: no transaction of its own to begin and commit, no pipeline.
+            cursor.execute(self._storing(len(rows)), [row[name] for row in rows for name in self.columns])
+            new = {(platform, key) for platform, key, *_ in cursor.fetchall()}
+            for row in rows:  # of a key sent twice, the first is stored and the second a duplicate
+                key = (row["platform"], row["dedupe_key"])
+                stored.append(key in new)
+                new.discard(key)
             return stored
         cursor.execute("BEGIN IMMEDIATE")
         try:
@@ -238,6 +241,18 @@ class _DriverInsert:
             connection.rollback()
             raise
         return stored
+
+    def _storing(self, n: int) -> str:
+        """INSERT of n rows, each stored unless its key is (ON CONFLICT DO NOTHING), returning the keys
+        stored; it rings the bell as the one-row statement does. Built from our own names only."""
+        if n not in self._many:
+            table = InboxDelivery.__table__
+            marks = "(" + ", ".join(["%s"] * len(self.columns)) + ")"
+            self._many[n] = doorbell.ringing_sql(
+                f"INSERT INTO {table.name} ({', '.join(self.columns)}) VALUES {', '.join([marks] * n)}"  # noqa: S608
+                " ON CONFLICT (platform, dedupe_key) DO NOTHING RETURNING platform, dedupe_key"
+            )
+        return self._many[n]
 
     def parameters(self, values: dict[str, Any]) -> dict[str, Any] | list[Any]:
         for name, convert in self._converters:
