@@ -34,17 +34,28 @@ def enqueue_substitutes(uow: UnitOfWork, merchant_id: int, item_ids: Iterable[in
         return 0
     out = set(uow.session.scalars(select(Item.id).where(Item.id.in_(ids), ~can_ship_now(merchant))))
     before = _shown_status(uow, ids)
-    watched = select(Item.id).where(
-        Item.merchant_id == merchant_id, or_(~can_ship_now(merchant), Item.id.in_(ids))
-    )
-    shown = shown_lists(uow, merchant_id, watched)
+    shown = shown_lists(uow, merchant_id, select(Item.id).where(Item.id.in_(ids)))
     listing_something = {item_id for (_, item_id), listed in shown.items() if listed}
     ran_out = {i for i in out if before.get(i, "in_stock") == "in_stock"}
     came_back = {i for i in ids - out if before.get(i, "in_stock") != "in_stock"}
     targets = ran_out | (out - _ever_listed(uow, out)) | ((ids - out) & listing_something)
-    targets |= {item_id for (_, item_id), listed in shown.items() if out.intersection(listed)}
+    targets |= _naming(uow, merchant, ran_out, ids)
     targets |= _waiting_for(uow, merchant, came_back)
     return queue_lists(uow, merchant_id, targets)
+
+
+def _naming(uow, merchant: Merchant, ran_out: set[int], ids: set[int]) -> set[int]:
+    """Items (out of stock, or among `ids`) whose list on some storefront names one of `ran_out`, items
+    that have just run out. Only an item running out needs the search, a pass over the list of every
+    out-of-stock item: lists are made of items in stock, so once the lists naming it are recomputed, none
+    names it until it is back, and a stock change to an item already out leaves every list as it is."""
+    if not ran_out:
+        return set()
+    watched = select(Item.id).where(
+        Item.merchant_id == merchant.id, or_(~can_ship_now(merchant), Item.id.in_(ids))
+    )
+    shown = shown_lists(uow, merchant.id, watched)
+    return {item_id for (_, item_id), listed in shown.items() if ran_out.intersection(listed)}
 
 
 def refresh_substitutes(

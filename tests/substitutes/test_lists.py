@@ -126,6 +126,29 @@ def test_a_stock_change_that_moves_no_list_queues_nothing(new_uow, world):
     assert len(list_rows(new_uow)) == before
 
 
+def test_only_an_item_running_out_makes_a_stock_change_look_through_every_list(new_uow, world, monkeypatch):
+    merchant, _ = world
+    sell_out(new_uow, merchant, "KNIFE-SANTOKU")  # KNIFE-CHEF-KAS is sold out from the start
+    settle(new_uow, world)
+    read = []
+    shown_lists = substitute_lists.shown_lists
+
+    def reading(uow, merchant_id, item_ids, **kwargs):
+        read.append(set(uow.session.scalars(item_ids)))
+        return shown_lists(uow, merchant_id, item_ids, **kwargs)
+
+    monkeypatch.setattr(substitute_lists, "shown_lists", reading)
+    with new_uow() as uow:
+        ids = dict(uow.session.execute(select(Item.sku, Item.id).where(Item.merchant_id == merchant)).all())
+    for sku in ("KNIFE-SANTOKU", "KNIFE-CHEF-FER"):  # already out (another order waits); still in stock
+        with new_uow() as uow:
+            substitute_lists.enqueue_substitutes(uow, merchant, [ids[sku]], datetime.now(UTC))
+    assert read == [{ids["KNIFE-SANTOKU"]}, {ids["KNIFE-CHEF-FER"]}]  # the lists of what moved, no more
+    read.clear()
+    sell_out(new_uow, merchant, "KNIFE-CHEF-FER")
+    assert {ids["KNIFE-SANTOKU"], ids["KNIFE-CHEF-KAS"]} <= read[-1]  # running out: every list naming it
+
+
 def test_a_list_that_has_not_changed_is_settled_without_a_call(new_uow, world):
     merchant, [(_, north), (_, south)] = world
     sell_out(new_uow, merchant, "KNIFE-SANTOKU")
