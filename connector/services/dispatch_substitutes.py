@@ -21,7 +21,7 @@ from connector.models import Channel, Item, Listing, Merchant, OutboxRow
 from connector.services import substitute_index
 from connector.services.dispatch_states import _due
 from connector.services.ledger import level_of
-from connector.services.substitute_lists import KIND, shown_lists
+from connector.services.substitute_lists import KIND, queue_again_if_named_out, shown_lists
 from connector.services.substitutes import rank_items, settings_of
 
 MAX_ITEMS_PER_ROUND = 250  # lists ranked per round: a round's transactions stay short
@@ -100,7 +100,7 @@ def _plan(uow, channel_id: int, now, policy, rng, report) -> tuple[list[_ListPus
                 Listing.item_id.in_(sorted({i for w in wanted.values() for i in w["item_ids"]})),
             ).items()
         }
-        pushes = []
+        pushes, settled = [], {}
         for item_id, group in mine.items():
             payload = wanted.get(item_id)
             if payload is None or payload["item_ids"] == shows.get((channel_id, item_id), []):
@@ -111,6 +111,7 @@ def _plan(uow, channel_id: int, now, policy, rng, report) -> tuple[list[_ListPus
                         now,
                         payload or {"item_ids": [], "skus": []},
                     )
+                settled[item_id] = (payload or {}).get("item_ids", [])
                 continue
             found = tuple(refs[i] for i in payload["item_ids"])
             entry = SubstituteList(listings[item_id].ref, found, cross_sell=settings.cross_sell)
@@ -118,6 +119,7 @@ def _plan(uow, channel_id: int, now, policy, rng, report) -> tuple[list[_ListPus
             for row in group:
                 row.status = "in_flight"
         siblings = _siblings(uow, merchant, channel_id, pushes, settings.cross_sell)
+        queue_again_if_named_out(uow, merchant, settled)
         uow.commit()
     return pushes, siblings
 
@@ -165,6 +167,7 @@ def _record(uow, channel_id, batch, outcomes: list[Outcome], now, policy, rng, r
     from connector.services.dispatch import _retry_later, _rows_of
 
     by_ref = {o.ref: o for o in outcomes}
+    shown: dict[int, list[int]] = {}
     with uow:
         rows = _rows_of(uow, channel_id, batch, KIND)
         for push in batch:
@@ -182,9 +185,13 @@ def _record(uow, channel_id, batch, outcomes: list[Outcome], now, policy, rng, r
                 for row in mine:
                     row.status, row.done_at, row.last_error, row.payload = "done", now, None, push.payload
                 report.confirmed += 1
+                shown[push.item_id] = push.payload["item_ids"]
             else:
                 reason = f"{outcome.status}: {outcome.reason}"
                 _retry_later(mine, reason, now, policy, rng, report, permanent=outcome.status == "not_found")
+        if shown:
+            channel = uow.session.get(Channel, channel_id)
+            queue_again_if_named_out(uow, uow.session.get(Merchant, channel.merchant_id), shown)
         uow.commit()
 
 

@@ -58,6 +58,18 @@ def _naming(uow, merchant: Merchant, ran_out: set[int], ids: set[int]) -> set[in
     return {item_id for (_, item_id), listed in shown.items() if ran_out.intersection(listed)}
 
 
+def queue_again_if_named_out(uow: UnitOfWork, merchant: Merchant, shown: dict[int, list[int]]) -> int:
+    """After lists were recorded as shown (item → the ids it names): queue again those naming an item out
+    of stock by now. It ran out while its list was being computed or sent, when the search for the lists
+    naming it (`_naming`) could not see this one yet."""
+    named = {i for listed in shown.values() for i in listed}
+    if not named:
+        return 0
+    out = set(uow.session.scalars(select(Item.id).where(Item.id.in_(named), ~can_ship_now(merchant))))
+    stale = {item_id for item_id, listed in shown.items() if out.intersection(listed)}
+    return queue_lists(uow, merchant.id, stale) if stale else 0
+
+
 def refresh_substitutes(
     uow: UnitOfWork, merchant_id: int, now: datetime, *, only: Collection[int] | None = None
 ) -> int:
@@ -136,7 +148,11 @@ def _shown_status(uow, ids: set[int]) -> dict[int, str]:
     # A state still queued is newer than what was last confirmed.
     newest = (
         select(func.max(OutboxRow.id))
-        .where(OutboxRow.kind == "backorder_state", OutboxRow.item_id.in_(ids))
+        .where(
+            OutboxRow.kind == "backorder_state",
+            OutboxRow.item_id.in_(ids),
+            OutboxRow.status != "dead",  # never shown
+        )
         .group_by(OutboxRow.item_id)
     )
     for item_id, payload in uow.session.execute(

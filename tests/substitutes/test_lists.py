@@ -149,6 +149,44 @@ def test_only_an_item_running_out_makes_a_stock_change_look_through_every_list(n
     assert {ids["KNIFE-SANTOKU"], ids["KNIFE-CHEF-KAS"]} <= read[-1]  # running out: every list naming it
 
 
+def test_a_list_sent_while_an_item_it_names_runs_out_is_sent_again_without_it(new_uow, world):
+    merchant, [(north_id, north), _] = world
+    sell_out(new_uow, merchant, "KNIFE-SANTOKU")
+    send = north.set_substitutes
+
+    def racing(lists):  # the substitute sells out while its list is on its way to the store
+        sell_out(new_uow, merchant, "KNIFE-CHEF-FER")
+        return send(lists)
+
+    north.set_substitutes = racing
+    run(new_uow, north_id, north, Clock())
+    assert north.shown("KNIFE-SANTOKU") == ["KNIFE-CHEF-FER"]  # confirmed, but sold out by now
+    north.set_substitutes = send
+    settle(new_uow, world)
+    assert north.shown("KNIFE-SANTOKU") == []
+
+
+def test_a_state_push_parked_as_dead_is_not_taken_for_what_the_store_shows(new_uow, world):
+    merchant, [(north_id, _), _] = world
+    with new_uow() as uow:
+        item_id = uow.session.scalar(
+            select(Item.id).where(Item.merchant_id == merchant, Item.sku == "KNIFE-CHEF-FER")
+        )
+        uow.session.add(
+            OutboxRow(
+                merchant_id=merchant,
+                channel_id=north_id,
+                item_id=item_id,
+                kind="backorder_state",
+                payload={"status": "sold_out"},
+                status="dead",
+            )
+        )
+        uow.commit()
+    with new_uow() as uow:
+        assert substitute_lists._shown_status(uow, {item_id}).get(item_id, "in_stock") == "in_stock"
+
+
 def test_a_list_that_has_not_changed_is_settled_without_a_call(new_uow, world):
     merchant, [(_, north), (_, south)] = world
     sell_out(new_uow, merchant, "KNIFE-SANTOKU")
