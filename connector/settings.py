@@ -147,6 +147,11 @@ def _check_database_url(url: str) -> str:
     if backend == "postgresql" and parsed.drivername == "postgresql":
         # psycopg 3 is the driver we install; SQLAlchemy's default would look for psycopg2.
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    elif backend == "postgresql" and parsed.drivername != "postgresql+psycopg":
+        # The intake's statements and the workers' LISTEN are written for psycopg 3.
+        raise ConfigError(
+            "DATABASE_URL", f"driver {parsed.drivername!r} is not supported (use postgresql://, psycopg 3)"
+        )
     return url
 
 

@@ -46,6 +46,7 @@ def test_production_requires_its_keys(tmp_path, missing):
     [
         ("DATABASE_URL", "nonsense"),
         ("DATABASE_URL", "mysql://root@localhost/db"),
+        ("DATABASE_URL", "postgresql+pg8000://localhost/db"),
         ("APP_ENV", "staging"),
         ("APP_URL", "ftp://x"),
         ("ENCRYPTION_KEY", "not-a-fernet-key"),
