@@ -108,19 +108,24 @@ def outbox_retry(args: argparse.Namespace, ctx: Context) -> Outcome:
     return Outcome({"requeued": count}, f"{count} dead push(es) requeued")
 
 
-def sync_reconcile(args: argparse.Namespace, ctx: Context) -> Outcome:
+def _runtime(ctx: Context):
+    """What a job gets, built from the command's settings and engine (after checking the schema)."""
     from connector.db import session_factory
     from connector.storefronts import StorefrontCache
     from jobs.runtime import Runtime
+
+    ctx.uow()  # checks the schema is current
+    return Runtime(ctx.settings, session_factory(ctx.engine), StorefrontCache(ctx.settings))
+
+
+def sync_reconcile(args: argparse.Namespace, ctx: Context) -> Outcome:
     from jobs.sync import reconcile_channels
 
     channel_id = None
     if args.channel:
         with ctx.uow() as uow:
             channel_id = channels.get_channel(uow, args.channel).id
-    ctx.uow()  # checks the schema is current
-    rt = Runtime(ctx.settings, session_factory(ctx.engine), StorefrontCache(ctx.settings))
-    results = reconcile_channels(rt, channel_id)
+    results = reconcile_channels(_runtime(ctx), channel_id)
     lines = []
     for r in results:
         if "error" in r:
@@ -147,17 +152,12 @@ def sync_reconcile(args: argparse.Namespace, ctx: Context) -> Outcome:
 
 
 def sync_prune(args: argparse.Namespace, ctx: Context) -> Outcome:
-    from connector.db import session_factory
-    from connector.storefronts import StorefrontCache
-    from jobs.runtime import Runtime
     from jobs.sync import prune_records
 
-    if args.days is not None and args.days < 1:
-        raise InvalidInput(f"--days must be at least 1, got {args.days}")
-    ctx.uow()  # checks the schema is current
-    rt = Runtime(ctx.settings, session_factory(ctx.engine), StorefrontCache(ctx.settings))
-    deleted = prune_records(rt, args.days)
-    days = args.days or ctx.settings.keep_days
+    days = ctx.settings.keep_days if args.days is None else args.days
+    if days < 1:
+        raise InvalidInput(f"--days must be at least 1, got {days}")
+    deleted = prune_records(_runtime(ctx), days)
     return Outcome(
         {**deleted, "kept_days": days},
         f"deleted {deleted['inbox']} processed deliveries and {deleted['outbox']} confirmed pushes"

@@ -32,42 +32,45 @@ def enqueue_substitutes(uow: UnitOfWork, merchant_id: int, item_ids: Iterable[in
     merchant = uow.session.get(Merchant, merchant_id)
     if not ids or merchant is None or not _has_listings(uow, merchant_id):
         return 0
-    out = set(uow.session.scalars(select(Item.id).where(Item.id.in_(ids), ~can_ship_now(merchant))))
+    out = _out_of_stock(uow, merchant, ids)
     before = _shown_status(uow, ids)
     shown = shown_lists(uow, merchant_id, select(Item.id).where(Item.id.in_(ids)))
     listing_something = {item_id for (_, item_id), listed in shown.items() if listed}
     ran_out = {i for i in out if before.get(i, "in_stock") == "in_stock"}
     came_back = {i for i in ids - out if before.get(i, "in_stock") != "in_stock"}
     targets = ran_out | (out - _ever_listed(uow, out)) | ((ids - out) & listing_something)
-    targets |= _naming(uow, merchant, ran_out, ids)
+    targets |= _naming(uow, merchant, ran_out, shown)
     targets |= _waiting_for(uow, merchant, came_back)
     return queue_lists(uow, merchant_id, targets)
 
 
-def _naming(uow, merchant: Merchant, ran_out: set[int], ids: set[int]) -> set[int]:
-    """Items (out of stock, or among `ids`) whose list on some storefront names one of `ran_out`, items
-    that have just run out. Only an item running out needs the search, a pass over the list of every
-    out-of-stock item: lists are made of items in stock, so once the lists naming it are recomputed, none
-    names it until it is back, and a stock change to an item already out leaves every list as it is."""
+def _naming(uow, merchant: Merchant, ran_out: set[int], shown: dict) -> set[int]:
+    """Items whose list on some storefront names one of `ran_out`, items that have just run out: among
+    the out-of-stock items, and those whose lists are already in `shown` (the changed ones). Only an item
+    running out needs the search, a pass over the list of every out-of-stock item: lists are made of
+    items in stock, so once the lists naming it are recomputed, none names it until it is back, and a
+    stock change to an item already out leaves every list as it is."""
     if not ran_out:
         return set()
-    watched = select(Item.id).where(
-        Item.merchant_id == merchant.id, or_(~can_ship_now(merchant), Item.id.in_(ids))
-    )
-    shown = shown_lists(uow, merchant.id, watched)
-    return {item_id for (_, item_id), listed in shown.items() if ran_out.intersection(listed)}
+    out_of_stock = select(Item.id).where(Item.merchant_id == merchant.id, ~can_ship_now(merchant))
+    everywhere = {**shown_lists(uow, merchant.id, out_of_stock), **shown}
+    return {item_id for (_, item_id), listed in everywhere.items() if ran_out.intersection(listed)}
 
 
 def queue_again_if_named_out(uow: UnitOfWork, merchant: Merchant, shown: dict[int, list[int]]) -> int:
     """After lists were recorded as shown (item → the ids it names): queue again those naming an item out
     of stock by now. It ran out while its list was being computed or sent, when the search for the lists
     naming it (`_naming`) could not see this one yet."""
-    named = {i for listed in shown.values() for i in listed}
-    if not named:
-        return 0
-    out = set(uow.session.scalars(select(Item.id).where(Item.id.in_(named), ~can_ship_now(merchant))))
+    out = _out_of_stock(uow, merchant, {i for listed in shown.values() for i in listed})
     stale = {item_id for item_id, listed in shown.items() if out.intersection(listed)}
     return queue_lists(uow, merchant.id, stale) if stale else 0
+
+
+def _out_of_stock(uow, merchant: Merchant, ids: set[int]) -> set[int]:
+    """Those of these items the storefronts cannot sell from stock now."""
+    if not ids:
+        return set()
+    return set(uow.session.scalars(select(Item.id).where(Item.id.in_(ids), ~can_ship_now(merchant))))
 
 
 def refresh_substitutes(
